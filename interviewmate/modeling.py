@@ -1,0 +1,320 @@
+"""Load a base model (4-bit nf4 / 8-bit / bf16 / fp32) plus a LoRA adapter, verify it, stream generation.
+
+Knows nothing of prompts' meaning, the UI or training loops. Every quantized load is checked: the
+number of bitsandbytes layers is counted and a load that quantized nothing fails loudly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from interviewmate.prompts import CHAT_TEMPLATE
+
+logger = logging.getLogger(__name__)
+
+QUANTIZATIONS = ("4bit", "8bit", "bf16", "fp32")
+HARD_MAX_NEW_TOKENS = 1024  # no request may ask for more, whatever the caller passes
+
+
+class ModelLoadError(RuntimeError):
+    """A model, tokenizer or adapter could not be loaded as asked; the message says why and what to do."""
+
+
+class QuantizationError(ModelLoadError):
+    """A quantized load was asked for but bitsandbytes cannot run here, or it quantized nothing."""
+
+
+class AdapterMismatchError(ModelLoadError):
+    """The adapter was trained on a different base model than the one loaded."""
+
+
+def check_bitsandbytes(device: str = "cpu") -> None:
+    """Raise `QuantizationError` unless bitsandbytes can run a 4-bit nf4 layer on `device`."""
+    try:
+        import bitsandbytes as bnb
+    except ImportError as e:
+        raise QuantizationError(
+            f"4-bit/8-bit loading needs bitsandbytes, which cannot be imported ({e}). "
+            "Install it (`pip install bitsandbytes>=0.50`) or load with quantization='bf16' or 'fp32'."
+        ) from e
+    try:
+        layer = bnb.nn.Linear4bit(64, 64, bias=False, compute_dtype=torch.bfloat16, quant_type="nf4").to(device)
+        layer(torch.randn(1, 64, dtype=torch.bfloat16, device=device))
+    except Exception as e:  # bitsandbytes raises many kinds of errors on unsupported hardware
+        raise QuantizationError(
+            f"bitsandbytes {getattr(bnb, '__version__', '?')} cannot run 4-bit layers on {device!r}: {e}. "
+            "Load with quantization='bf16' or 'fp32' instead."
+        ) from e
+
+
+def quantization_config(quantization: str):
+    """The `BitsAndBytesConfig` for a quantization name, or None for bf16/fp32."""
+    from transformers import BitsAndBytesConfig
+
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
+    if quantization == "4bit":
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_quant_storage=torch.bfloat16,  # lets FSDP/other tools treat packed weights as bf16
+        )
+    if quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return None
+
+
+@contextlib.contextmanager
+def classic_falcon_quantizable():
+    """Build classic Falcon with plain `nn.Linear` so bitsandbytes can replace its layers.
+
+    transformers 5 swaps only modules whose type is exactly `nn.Linear`; classic Falcon
+    (falcon-rw-1b, falcon-7b) builds `FalconLinear`, a subclass whose forward is the same `x @ W.T + b`,
+    so those checkpoints would silently load unquantized. The swap is scoped to this block.
+    """
+    from transformers.models.falcon import modeling_falcon
+
+    original = modeling_falcon.FalconLinear
+    modeling_falcon.FalconLinear = torch.nn.Linear
+    try:
+        yield
+    finally:
+        modeling_falcon.FalconLinear = original
+
+
+def count_quantized(model: torch.nn.Module) -> dict[str, int]:
+    """Count bitsandbytes 4-bit / 8-bit layers and the plain Linear layers left in a model."""
+    counts = {"4bit": 0, "8bit": 0, "linear": 0}
+    try:
+        import bitsandbytes as bnb
+    except ImportError:
+        bnb = None
+    for module in model.modules():
+        if bnb is not None and isinstance(module, bnb.nn.Linear4bit):
+            counts["4bit"] += 1
+        elif bnb is not None and isinstance(module, bnb.nn.Linear8bitLt):
+            counts["8bit"] += 1
+        elif isinstance(module, torch.nn.Linear):
+            counts["linear"] += 1
+    return counts
+
+
+def verify_quantized(model: torch.nn.Module, quantization: str) -> dict[str, int]:
+    """Fail loudly when a 4-bit/8-bit load left the model unquantized. Returns the counts."""
+    counts = count_quantized(model)
+    if quantization in ("4bit", "8bit"):
+        if counts[quantization] == 0:
+            raise QuantizationError(
+                f"asked for a {quantization} load but no layer was quantized ({counts['linear']} plain Linear "
+                f"layers remain) for {type(model).__name__}; this architecture's linear layers are not "
+                "nn.Linear and need a fix like `classic_falcon_quantizable()`"
+            )
+        logger.info("%s load: %d quantized layers, %d plain Linear left", quantization, counts[quantization],
+                    counts["linear"])  # fmt: skip
+    return counts
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_tokenizer(name_or_path: str, revision: str | None = None):
+    """Tokenizer with the project's chat template and a pad token (falcon-rw-1b ships none)."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, revision=revision)
+    except OSError as e:
+        raise ModelLoadError(f"cannot load a tokenizer from {name_or_path!r}: {e}") from e
+    tokenizer.chat_template = CHAT_TEMPLATE
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_base_model(
+    name_or_path: str,
+    quantization: str = "4bit",
+    device: str | None = None,
+    revision: str | None = None,
+    attn_implementation: str | None = None,
+) -> torch.nn.Module:
+    """Load a causal LM by Hub id or local path and verify the requested quantization took effect."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    device = device or default_device()
+    qconfig = quantization_config(quantization)
+    if qconfig is not None:
+        check_bitsandbytes(device)
+    local = Path(name_or_path)
+    if (name_or_path.startswith((".", "/")) or local.exists()) and not (local / "config.json").exists():
+        raise ModelLoadError(f"no model at {name_or_path!r}: expected a folder with config.json")
+    try:
+        config = AutoConfig.from_pretrained(name_or_path, revision=revision)
+    except OSError as e:
+        raise ModelLoadError(f"cannot load a model config from {name_or_path!r}: {e}") from e
+    kwargs = {
+        "revision": revision,
+        "dtype": torch.float32 if quantization == "fp32" else torch.bfloat16,
+        "quantization_config": qconfig,
+        "attn_implementation": attn_implementation,
+    }
+    if device != "cpu":
+        kwargs["device_map"] = {"": device}
+    scope = classic_falcon_quantizable() if config.model_type == "falcon" else contextlib.nullcontext()
+    try:
+        with scope:
+            model = AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs)
+    except OSError as e:
+        raise ModelLoadError(f"cannot load model weights from {name_or_path!r}: {e}") from e
+    verify_quantized(model, quantization)
+    model.config.use_cache = True
+    return model
+
+
+def _adapter_shapes(adapter_dir: Path) -> dict[str, tuple[int, ...]]:
+    from safetensors import safe_open
+
+    with safe_open(str(adapter_dir / "adapter_model.safetensors"), framework="pt") as f:
+        return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+
+
+def check_adapter_compatible(model: torch.nn.Module, adapter_dir: Path | str) -> dict:
+    """Raise `AdapterMismatchError` if the adapter's LoRA shapes do not fit `model`. Returns its config."""
+    adapter_dir = Path(adapter_dir)
+    cfg_path, weights = adapter_dir / "adapter_config.json", adapter_dir / "adapter_model.safetensors"
+    for path in (cfg_path, weights):
+        if not path.exists():
+            raise ModelLoadError(f"adapter file missing: {path}")
+    cfg = json.loads(cfg_path.read_text())
+    trained_on = cfg.get("base_model_name_or_path") or "?"
+    loaded = getattr(model.config, "_name_or_path", "?")
+    modules = dict(model.named_modules())
+    for key, shape in _adapter_shapes(adapter_dir).items():
+        # keys look like base_model.model.<module path>.lora_A.weight
+        if ".lora_A." not in key and ".lora_B." not in key:
+            continue
+        path = key.split("base_model.model.", 1)[-1].rsplit(".lora_", 1)[0]
+        target = modules.get(path)
+        if target is None:
+            raise AdapterMismatchError(
+                f"adapter {adapter_dir} was trained on {trained_on!r}, but the loaded base {loaded!r} has no "
+                f"module {path!r}: load the base model the adapter was trained on"
+            )
+        in_f, out_f = getattr(target, "in_features", None), getattr(target, "out_features", None)
+        expected = shape[1] if ".lora_A." in key else shape[0]
+        actual = in_f if ".lora_A." in key else out_f
+        if actual is not None and expected != actual:
+            raise AdapterMismatchError(
+                f"adapter {adapter_dir} was trained on {trained_on!r}; its {path} expects "
+                f"{'inputs' if '.lora_A.' in key else 'outputs'} of size {expected} but the loaded base "
+                f"{loaded!r} has {actual}: load the base model the adapter was trained on"
+            )
+    if Path(str(trained_on)).name != Path(str(loaded)).name:
+        logger.warning("adapter was trained on %r, loading onto %r (shapes match)", trained_on, loaded)
+    return cfg
+
+
+def attach_adapter(model: torch.nn.Module, adapter_dir: Path | str, merge: bool = False) -> torch.nn.Module:
+    """Attach a PEFT LoRA adapter for inference; `merge=True` folds it into unquantized weights."""
+    from peft import PeftModel
+
+    check_adapter_compatible(model, adapter_dir)
+    peft_model = PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=False)
+    peft_model.eval()
+    if merge:
+        if count_quantized(model)["4bit"] or count_quantized(model)["8bit"]:
+            raise ModelLoadError("merging needs an unquantized base: load it with quantization='bf16' or 'fp32'")
+        return peft_model.merge_and_unload()
+    return peft_model
+
+
+def load_coach_model(
+    base: str,
+    adapter: str | None = None,
+    quantization: str = "4bit",
+    merge: bool = False,
+    device: str | None = None,
+):
+    """Tokenizer + model (+ adapter) ready for generation. The adapter's tokenizer wins when it has one."""
+    tokenizer_source = adapter if adapter and (Path(adapter) / "tokenizer_config.json").exists() else base
+    tokenizer = load_tokenizer(tokenizer_source)
+    model = load_base_model(base, quantization=quantization, device=device)
+    if adapter:
+        model = attach_adapter(model, adapter, merge=merge)
+    model.eval()
+    return tokenizer, model
+
+
+class _StopOnEvent:
+    """StoppingCriteria that ends generation as soon as `event` is set (client gone, user cancelled)."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs) -> bool:
+        return self.event.is_set()
+
+
+def stream_generate(
+    model,
+    tokenizer,
+    messages: list[dict],
+    max_new_tokens: int = 512,
+    stop_event: threading.Event | None = None,
+    temperature: float = 0.0,
+) -> Iterator[str]:
+    """Yield generated text pieces for a chat. Stops at EOS, at the token cap, or when `stop_event` is set.
+
+    The worker thread is always told to stop when the consumer stops iterating (closed generator,
+    exception, disconnect), so an abandoned request stops using the accelerator.
+    """
+    from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+    max_new_tokens = max(1, min(int(max_new_tokens), HARD_MAX_NEW_TOKENS))
+    stop_event = stop_event or threading.Event()
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=300)
+    kwargs = dict(
+        **inputs,
+        streamer=streamer,
+        max_new_tokens=max_new_tokens,
+        stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop_event)]),
+        pad_token_id=tokenizer.pad_token_id,
+        do_sample=temperature > 0,
+    )
+    if temperature > 0:
+        kwargs["temperature"] = temperature
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            with torch.inference_mode():
+                model.generate(**kwargs)
+        except BaseException as e:  # surfaced to the consumer below
+            errors.append(e)
+            streamer.end()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        for piece in streamer:
+            if piece:
+                yield piece
+            if stop_event.is_set():
+                break
+    finally:
+        stop_event.set()
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]

@@ -1,0 +1,136 @@
+"""Dataset loading, validation messages, splits and SFT formatting."""
+
+import json
+
+import pytest
+from conftest import FIXTURE_ROWS
+
+from interviewmate import dataset as ds
+from interviewmate.prompts import parse_feedback
+
+
+def write_rows(path, rows, raw_lines=()):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + "".join(raw_lines))
+    return path
+
+
+def test_fixture_is_valid(fixture_rows):
+    assert len(fixture_rows) == 12
+    assert ds.validate_rows(fixture_rows, whole_set=False) == []
+
+
+def test_broken_rows_name_line_and_field(tmp_path, fixture_rows):
+    rows = [dict(r) for r in fixture_rows[:3]]
+    rows[1]["score"] = 11
+    rows[2]["criteria"] = {**rows[2]["criteria"], "structure": "4"}
+    del rows[0]["feedback"]
+    path = write_rows(tmp_path / "bad.jsonl", rows, raw_lines=['{"id": "x",\n'])
+    with pytest.raises(ds.DatasetError) as err:
+        ds.load_rows(path)
+    text = str(err.value)
+    assert "line 1: feedback: missing" in text
+    assert "line 2: score: 11 is outside 1-10" in text
+    assert "line 3: criteria.structure: must be an integer 1-5" in text
+    assert "line 4: invalid JSON" in text
+    assert str(path) in text and len(err.value.issues) == 4
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda r: r.update(category="cooking"), "category: 'cooking' is not one of"),
+        (lambda r: r.update(id="beh-901"), "id: 'beh-901' must be the question_id plus"),
+        (lambda r: r.update(follow_up="Tell me more."), "follow_up: must be a question ending in '?'"),
+        (lambda r: r.update(key_points=["one"]), "key_points: must be a list of 3-6"),
+        (lambda r: r.update(score=True), "score: must be an integer"),
+        (lambda r: r.update(extra=1), "extra: unknown field"),
+        (lambda r: r.update(answer="  "), "answer: is empty"),
+    ],
+)
+def test_single_field_errors(tmp_path, fixture_rows, change, expected):
+    row = dict(fixture_rows[0])
+    change(row)
+    with pytest.raises(ds.DatasetError, match=expected):
+        ds.load_rows(write_rows(tmp_path / "one.jsonl", [row]))
+
+
+def test_cross_row_checks(tmp_path, fixture_rows):
+    rows = [dict(r) for r in fixture_rows]
+    rows[1]["id"] = rows[0]["id"]  # duplicate id
+    rows[4]["question"] = rows[4]["question"] + " Please."  # question fields differ within a question
+    rows[8]["score"] = rows[7]["score"]  # question gen-901 no longer has one answer per band
+    rows[10]["feedback"] = rows[0]["feedback"]  # reused feedback
+    path = write_rows(tmp_path / "x.jsonl", rows)
+    with pytest.raises(ds.DatasetError) as err:
+        ds.validate_file(path, whole_set=False)
+    text = str(err.value)
+    assert "line 2: id: duplicate id 'beh-901-a' (first on line 1)" in text
+    assert "line 5: question: differs from line 4 of the same question tech-901" in text
+    assert "question gen-901 needs one strong" in text
+    assert "line 11: feedback: identical to the feedback on line 1" in text
+
+
+def test_near_duplicate_question_is_caught(tmp_path, fixture_rows):
+    rows = [dict(r) for r in fixture_rows[:3]]
+    copy = [
+        dict(
+            r,
+            question_id="beh-902",
+            id=r["id"].replace("901", "902"),
+            question="Tell me about a time you had to push back on a tight deadline.",
+            answer=r["answer"] + " That is all.",
+            feedback="Different words entirely " + str(i) + ".",
+        )
+        for i, r in enumerate(rows)
+    ]
+    for r in copy:
+        r["answer"] = " ".join(reversed(r["answer"].split()))  # same words, no shared trigrams
+    path = write_rows(tmp_path / "dup.jsonl", rows + copy)
+    with pytest.raises(ds.DatasetError, match="near-duplicate of question beh-901"):
+        ds.validate_file(path, whole_set=False)
+
+
+def test_whole_set_checks_balance(tmp_path, fixture_rows):
+    with pytest.raises(ds.DatasetError, match="score band 7-8 holds 0.0% of rows"):
+        ds.validate_file(FIXTURE_ROWS, whole_set=True)
+
+
+def test_splits_are_deterministic_disjoint_and_stratified():
+    rows = []
+    for cat, prefix in (("behavioral", "beh"), ("technical", "tech")):
+        for i in range(20):
+            rows.append({"question_id": f"{prefix}-{i:03d}", "category": cat})
+    a, b = ds.make_splits(rows), ds.make_splits(list(reversed(rows)))
+    assert a == b
+    sets = [set(a[n]) for n in ds.SPLIT_NAMES]
+    assert not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
+    assert sum(map(len, sets)) == 40
+    assert len(a["test"]) == 4 and len(a["validation"]) == 4
+    assert any(q.startswith("tech") for q in a["test"]) and any(q.startswith("beh") for q in a["test"])
+    assert ds.make_splits(rows, seed=1) != a
+
+
+def test_split_rows_rejects_overlap(fixture_rows):
+    splits = {"train": ["beh-901", "tech-901", "gen-901", "sit-901"], "validation": ["beh-901"], "test": []}
+    with pytest.raises(ValueError, match="beh-901 is in both"):
+        ds.split_rows(fixture_rows, splits)
+    with pytest.raises(ValueError, match="in no split"):
+        ds.split_rows(fixture_rows, {"train": ["beh-901"], "validation": [], "test": []})
+
+
+def test_to_conversation_is_prompt_completion(fixture_rows):
+    row = fixture_rows[1]
+    conv = ds.to_conversation(row)
+    assert [m["role"] for m in conv["prompt"]] == ["system", "user"]
+    assert row["answer"] in conv["prompt"][1]["content"]
+    parsed = parse_feedback(conv["completion"][0]["content"])
+    assert parsed.scored and parsed.score == row["score"] and parsed.criteria == row["criteria"]
+    assert parsed.follow_up == row["follow_up"]
+
+
+def test_cli_validate_exit_codes(tmp_path, fixture_rows, capsys):
+    assert ds.main(["validate", str(FIXTURE_ROWS), "--no-whole-set"]) == 0
+    assert "OK: 12 rows, 4 questions" in capsys.readouterr().out
+    bad = write_rows(tmp_path / "bad.jsonl", [dict(fixture_rows[0], score=0)])
+    assert ds.main(["validate", str(bad), "--no-whole-set"]) == 1
+    assert "line 1: score: 0 is outside 1-10" in capsys.readouterr().err

@@ -1,0 +1,75 @@
+"""Loading in 4-bit (Llama and classic Falcon), adapter errors, streaming generation."""
+
+import sys
+import threading
+
+import pytest
+import torch
+
+from interviewmate import modeling
+from interviewmate.prompts import coach_messages
+
+
+def test_llama_loads_in_4bit(tiny_llama):
+    model = modeling.load_base_model(str(tiny_llama), quantization="4bit", device="cpu")
+    counts = modeling.count_quantized(model)
+    assert counts["4bit"] == 2 * 7  # q, k, v, o, gate, up, down in each of 2 layers; lm_head stays
+    assert model(torch.tensor([[1, 2, 3]])).logits.shape[-1] == model.config.vocab_size
+
+
+def test_classic_falcon_really_quantizes(tiny_falcon):
+    from transformers import AutoModelForCausalLM
+
+    # transformers alone leaves FalconLinear untouched: this is the bug the fix exists for
+    plain = AutoModelForCausalLM.from_pretrained(tiny_falcon, quantization_config=modeling.quantization_config("4bit"))
+    assert modeling.count_quantized(plain)["4bit"] == 0
+    with pytest.raises(modeling.QuantizationError, match="no layer was quantized"):
+        modeling.verify_quantized(plain, "4bit")
+
+    model = modeling.load_base_model(str(tiny_falcon), quantization="4bit", device="cpu")
+    assert modeling.count_quantized(model)["4bit"] == 2 * 4  # query_key_value, dense, dense_h_to_4h, dense_4h_to_h
+    assert torch.isfinite(model(torch.tensor([[5, 6, 7]])).logits.float()).all()
+    from transformers.models.falcon import modeling_falcon
+
+    assert modeling_falcon.FalconLinear is not torch.nn.Linear  # the swap is scoped to the load
+
+
+def test_8bit_and_full_precision_loads(tiny_llama):
+    assert modeling.count_quantized(modeling.load_base_model(str(tiny_llama), "fp32", "cpu"))["4bit"] == 0
+    model = modeling.load_base_model(str(tiny_llama), "bf16", "cpu")
+    assert next(model.parameters()).dtype == torch.bfloat16
+
+
+def test_missing_files_give_clear_errors(tmp_path, tiny_llama):
+    with pytest.raises(modeling.ModelLoadError, match="expected a folder with config.json"):
+        modeling.load_base_model(str(tmp_path / "nowhere"), "fp32", "cpu")
+    model = modeling.load_base_model(str(tiny_llama), "fp32", "cpu")
+    with pytest.raises(modeling.ModelLoadError, match="adapter file missing: .*adapter_config.json"):
+        modeling.attach_adapter(model, tmp_path)
+    with pytest.raises(ValueError, match="quantization must be one of"):
+        modeling.quantization_config("3bit")
+
+
+def test_4bit_without_bitsandbytes_is_refused(monkeypatch, tiny_llama):
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # import now fails, as on a machine without it
+    with pytest.raises(modeling.QuantizationError, match="needs bitsandbytes.*'bf16' or 'fp32'"):
+        modeling.load_base_model(str(tiny_llama), "4bit", "cpu")
+
+
+def test_stream_generate_caps_tokens_and_stops(tiny_llama):
+    tokenizer = modeling.load_tokenizer(str(tiny_llama))
+    model = modeling.load_base_model(str(tiny_llama), "fp32", "cpu")
+    messages = coach_messages("Why here?", "Because I like it.")
+    pieces = list(modeling.stream_generate(model, tokenizer, messages, max_new_tokens=12))
+    n_tokens = len(tokenizer("".join(pieces), add_special_tokens=False)["input_ids"])
+    assert 0 < n_tokens <= 14  # decoding can re-split a little, never run far past the cap
+
+    stop = threading.Event()
+    stream = modeling.stream_generate(model, tokenizer, messages, max_new_tokens=400, stop_event=stop)
+    next(stream)
+    stream.close()  # the consumer went away: the worker is told to stop
+    assert stop.is_set()
+
+    stop = threading.Event()
+    stop.set()
+    assert len(list(modeling.stream_generate(model, tokenizer, messages, 400, stop_event=stop))) <= 2
