@@ -134,3 +134,23 @@ def test_cli_validate_exit_codes(tmp_path, fixture_rows, capsys):
     bad = write_rows(tmp_path / "bad.jsonl", [dict(fixture_rows[0], score=0)])
     assert ds.main(["validate", str(bad), "--no-whole-set"]) == 1
     assert "line 1: score: 0 is outside 1-10" in capsys.readouterr().err
+
+
+def test_shipped_dataset_is_valid_and_complete():
+    rows = ds.validate_file(ds.DATASET_PATH)  # schema, bands, near-duplicates, balance, length/score
+    assert len(rows) == 905 and len({r["question_id"] for r in rows}) == 302
+    stats = ds.statistics_of(rows)
+    assert set(stats["categories"]) == set(ds.CATEGORIES)
+    assert abs(stats["spearman_length_score"]) < ds.MAX_LENGTH_RHO
+    assert min(stats["score_histogram"].values()) / len(rows) >= ds.MIN_BAND_SHARE
+
+
+def test_splits_split_files_and_card_are_current():
+    rows = ds.load_rows()
+    splits = ds.load_splits()
+    assert splits == ds.make_splits(rows, seed=splits["seed"]), "run `python -m interviewmate.dataset split`"
+    for name, part in ds.split_rows(rows, splits).items():
+        on_disk = [json.loads(line) for line in (ds.SPLIT_FILES_DIR / f"{name}.jsonl").read_text().splitlines()]
+        assert on_disk == part, f"data/splits/{name}.jsonl is stale"
+    card = ds.CARD_PATH.read_text()
+    assert ds.stats_markdown(ds.statistics_of(rows), splits) in card, "run `python -m interviewmate.dataset card`"
