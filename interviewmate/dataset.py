@@ -47,6 +47,7 @@ FIELDS: dict[str, type] = {
 }  # fmt: skip
 QUESTION_FIELDS = ("category", "role", "difficulty", "question", "ideal_answer", "key_points")
 
+MAX_SCORE_CRITERIA_GAP = 2.0  # |score - 2 x mean(criteria)|; factual errors pull the overall score down
 MIN_BAND_SHARE = 0.08  # every score band holds at least this share of rows (whole-set check)
 MAX_LENGTH_RHO = 0.4  # |Spearman(answer length, score)| must stay below this
 NEAR_DUP_QUESTION = 0.7  # Jaccard on word bigrams
@@ -123,6 +124,9 @@ def check_row(row: object) -> list[tuple[str | None, str]]:
         value = crit.get(name)
         if name in crit and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5):
             problems.append((f"criteria.{name}", f"must be an integer 1-5, got {value!r}"))
+    if not problems and abs(row["score"] - sum(crit.values()) / 2) > MAX_SCORE_CRITERIA_GAP:
+        problems.append(("score", f"{row['score']} disagrees with the criteria (twice their mean is "
+                         f"{sum(crit.values()) / 2:.1f}; allowed gap {MAX_SCORE_CRITERIA_GAP})"))  # fmt: skip
     kp = row["key_points"]
     if not 3 <= len(kp) <= 6 or not all(isinstance(k, str) and k.strip() for k in kp):
         problems.append(("key_points", "must be a list of 3-6 non-empty strings"))

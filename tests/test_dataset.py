@@ -45,6 +45,7 @@ def test_broken_rows_name_line_and_field(tmp_path, fixture_rows):
         (lambda r: r.update(score=True), "score: must be an integer"),
         (lambda r: r.update(extra=1), "extra: unknown field"),
         (lambda r: r.update(answer="  "), "answer: is empty"),
+        (lambda r: r.update(score=3), "score: 3 disagrees with the criteria"),
     ],
 )
 def test_single_field_errors(tmp_path, fixture_rows, change, expected):
