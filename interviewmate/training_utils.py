@@ -173,4 +173,8 @@ def finalize_run(
     metrics_tmp = out_dir / ".metrics.json.tmp"
     metrics_tmp.write_text(json.dumps(metrics, indent=2, allow_nan=True))
     metrics_tmp.replace(out_dir / "metrics.json")
+    if getattr(script_args, "results_path", None):
+        results = Path(script_args.results_path)
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(json.dumps(metrics, indent=2, allow_nan=True))
     return metrics

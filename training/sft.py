@@ -42,6 +42,10 @@ class InterviewArguments:
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N train rows."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Use only the first N validation rows."})
+    results_path: str | None = field(
+        default=None,
+        metadata={"help": "Also copy metrics.json here (results/ is tracked; runs/ is not)."},
+    )
     create_tiny_model: str | None = field(
         default=None,
         metadata={"help": "Build a tiny local model ('llama' or 'falcon') at model_name_or_path if it is missing."},
