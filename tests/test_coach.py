@@ -1,0 +1,239 @@
+"""Coach engines: rubric feedback from evidence, LLM parsing and rubric checks, the remote OpenAI-compatible path."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from interviewmate import modeling
+from interviewmate.coach import (
+    Grade,
+    LocalLLMCoach,
+    QuestionItem,
+    RemoteCoach,
+    RemoteCoachError,
+    RubricCoach,
+    make_coach,
+    question_bank,
+)
+from interviewmate.prompts import SYSTEM_PROMPT, format_feedback
+from interviewmate.scoring import Scorer
+
+CRIT = dict(relevance=4, structure=4, specificity=3, communication=4)
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer.load()
+
+
+@pytest.fixture(scope="module")
+def bank(fixture_rows) -> dict[str, QuestionItem]:
+    return {q.question_id: q for q in question_bank(fixture_rows)}
+
+
+def row(rows, rid):
+    return next(r for r in rows if r["id"] == rid)
+
+
+def test_question_bank(fixture_rows, bank):
+    assert list(bank) == ["beh-901", "tech-901", "gen-901", "sit-901"]
+    q = bank["beh-901"]
+    assert q.category == "behavioral" and q.ideal_answer and len(q.key_points) >= 3
+    assert sorted(r["score"] for r in q.reference_answers) == sorted(
+        r["score"] for r in fixture_rows if r["question_id"] == "beh-901"
+    )
+
+
+def test_rubric_feedback_quotes_the_answer_and_picks_a_reference_follow_up(scorer, bank, fixture_rows):
+    coach = RubricCoach(scorer)
+    strong = row(fixture_rows, "beh-901-a")
+    g = coach.grade(bank["beh-901"], strong["answer"])
+    assert g.scored and g.engine == "rubric" and 1 <= g.score <= 10 and g.analysis is not None
+    quotes = re.findall(r"\u201c([^\u201d]+?)\u2026?\u201d", g.feedback)
+    assert quotes and any(q.rstrip("\u2026") in strong["answer"] for q in quotes)
+    assert g.follow_up in {r["follow_up"] for r in bank["beh-901"].reference_answers}
+    assert g.ideal_answer == bank["beh-901"].ideal_answer
+    assert "<" not in g.feedback  # Markdown, never HTML
+    json.dumps(g.to_dict())
+
+
+def test_rubric_weak_answer_gets_no_praise_and_names_missing_key_points(scorer, bank, fixture_rows):
+    coach = RubricCoach(scorer)
+    for rid in ("beh-901-c", "sit-901-c", "gen-901-c"):
+        weak = row(fixture_rows, rid)
+        q = bank[weak["question_id"]]
+        g = coach.grade(q, weak["answer"])
+        assert g.scored and g.score <= 5, (rid, g.score)
+        assert g.strengths == [] and "What worked" not in g.feedback
+        assert g.analysis.key_points_missing
+        for kp in g.analysis.key_points_missing[:4]:
+            assert kp in g.feedback
+        assert "Weakest:" in g.feedback
+
+
+def test_rubric_abstains_with_guidance(scorer, bank):
+    g = RubricCoach(scorer).grade(bank["tech-901"], "idk")
+    assert not g.scored and g.score is None and "non-answer" in g.reason
+    assert "Answer the question" in g.feedback and g.ideal_answer
+
+
+def test_rubric_custom_question_follow_up_targets_a_gap(scorer):
+    q = QuestionItem("custom-1", "Tell me about a time you handled a difficult stakeholder.", "behavioral")
+    g = RubricCoach(scorer).grade(q, "We had a stakeholder who was unhappy with the roadmap and we talked to them a "
+                                     "lot over several meetings until they were okay with it.")  # fmt: skip
+    assert g.scored and g.follow_up.endswith("?")
+    assert g.follow_up in {
+        "What was the outcome, and how did you measure it?", "What did you personally do, step by step?",
+        "Can you set the scene: where was this, and what was at stake?",
+        "What exactly were you responsible for in that situation?",
+    }  # fmt: skip
+
+
+def test_rubric_stream_yields_only_the_grade(scorer, bank, fixture_rows):
+    items = list(RubricCoach(scorer).grade_stream(bank["gen-901"], row(fixture_rows, "gen-901-a")["answer"]))
+    assert len(items) == 1 and isinstance(items[0], Grade)
+
+
+# ---------------------------------------------------------------- local LLM (fake generation)
+
+
+@pytest.fixture
+def canned(monkeypatch):
+    """Replace generation with a canned reply streamed in pieces; records the stop_event it was given."""
+    state = {"text": "", "stop_events": []}
+
+    def fake_stream(model, tokenizer, messages, max_new_tokens=512, stop_event=None, temperature=0.0):
+        assert messages[0]["content"] == SYSTEM_PROMPT
+        state["stop_events"].append(stop_event)
+        text = state["text"]
+        for i in range(0, len(text), 7):
+            yield text[i : i + 7]
+
+    monkeypatch.setattr(modeling, "stream_generate", fake_stream)
+    return state
+
+
+def test_local_coach_parses_and_streams(canned, scorer, bank, fixture_rows):
+    strong = row(fixture_rows, "beh-901-a")
+    rubric = scorer.score_row(strong).score
+    canned["text"] = format_feedback(rubric, CRIT, 'You say "I rolled back" and name the result.', "Why?", "Ideal.")
+    stop = threading.Event()
+    items = list(LocalLLMCoach(None, None, scorer).grade_stream(bank["beh-901"], strong["answer"], stop))
+    assert canned["stop_events"] == [stop]
+    pieces, final = items[:-1], items[-1]
+    assert "".join(pieces) == canned["text"] and isinstance(final, Grade)
+    assert final.scored and final.score == rubric and final.criteria == CRIT and final.engine == "local"
+    assert final.follow_up == "Why?" and final.rubric_score == rubric and final.disagreement is None
+
+
+def test_local_coach_garbage_is_unscored(canned, scorer, bank, fixture_rows):
+    canned["text"] = "Great answer! I would give it a nine out of ten."
+    g = LocalLLMCoach(None, None, scorer).grade(bank["beh-901"], row(fixture_rows, "beh-901-a")["answer"])
+    assert not g.scored and g.score is None and "could not be read" in g.reason and "no overall score" in g.reason
+
+
+def test_local_coach_disagreement_shows_both_scores(canned, scorer, bank, fixture_rows):
+    weak = row(fixture_rows, "beh-901-c")
+    rubric = scorer.score_row(weak).score
+    canned["text"] = format_feedback(10, dict(relevance=5, structure=5, specificity=5, communication=5), "Perfect.",
+                                     "Why?", "Ideal.")  # fmt: skip
+    g = LocalLLMCoach(None, None, scorer, margin=2).grade(bank["beh-901"], weak["answer"])
+    assert g.scored and g.score == 10 and g.rubric_score == rubric and rubric <= 7
+    assert "10/10" in g.disagreement and f"{rubric}/10" in g.disagreement
+
+
+def test_local_coach_abstains_before_generating(canned, scorer, bank):
+    g = LocalLLMCoach(None, None, scorer).grade(bank["beh-901"], "")
+    assert not g.scored and "empty" in g.reason and canned["stop_events"] == []
+
+
+def test_local_coach_with_tiny_model_is_unscored_not_faked(tiny_llama, scorer, bank, fixture_rows):
+    coach = LocalLLMCoach.from_pretrained(str(tiny_llama), quantization="fp32", scorer=scorer, max_new_tokens=12)
+    g = coach.grade(bank["tech-901"], row(fixture_rows, "tech-901-a")["answer"])
+    assert not g.scored and g.score is None and "could not be read" in g.reason  # random weights: no score line
+
+
+# ---------------------------------------------------------------- remote (fake OpenAI-compatible server)
+
+
+class _FakeOpenAI(BaseHTTPRequestHandler):
+    reply = ""
+    requests: list = []
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append((self.path, body))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        text = type(self).reply
+        for i in range(0, len(text), 9):
+            chunk = {
+                "id": "c1",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": body["model"],
+                "choices": [{"index": 0, "delta": {"content": text[i : i + 9]}, "finish_reason": None}],
+            }
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+
+@pytest.fixture
+def fake_server():
+    _FakeOpenAI.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_remote_coach_streams_from_openai_compatible_server(fake_server, scorer, bank, fixture_rows):
+    _FakeOpenAI.reply = format_feedback(8, CRIT, "Clear and specific.", "What would you change?", "Ideal.")
+    coach = RemoteCoach(fake_server, "falcon-coach", scorer=scorer, timeout=10)
+    items = list(coach.grade_stream(bank["sit-901"], row(fixture_rows, "sit-901-a")["answer"]))
+    assert "".join(i for i in items if isinstance(i, str)) == _FakeOpenAI.reply
+    g = items[-1]
+    assert g.scored and g.score == 8 and g.engine == "remote" and g.follow_up == "What would you change?"
+    assert g.rubric_score is not None
+    path, body = _FakeOpenAI.requests[0]
+    assert path == "/v1/chat/completions" and body["model"] == "falcon-coach" and body["stream"] is True
+    assert body["messages"][0]["content"] == SYSTEM_PROMPT
+
+
+def test_remote_coach_garbage_reply_is_unscored(fake_server, scorer, bank, fixture_rows):
+    _FakeOpenAI.reply = "Score: 11/10"
+    g = RemoteCoach(fake_server, "m", scorer=scorer).grade(bank["sit-901"], row(fixture_rows, "sit-901-a")["answer"])
+    assert not g.scored and "outside 1-10" in g.reason
+
+
+def test_remote_coach_connection_error_is_clear(scorer, bank, fixture_rows):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again before use: nothing listens there
+    coach = RemoteCoach(f"http://127.0.0.1:{port}/v1", "m", scorer=scorer, timeout=3)
+    with pytest.raises(RemoteCoachError, match="cannot connect"):
+        coach.grade(bank["sit-901"], row(fixture_rows, "sit-901-a")["answer"])
+
+
+def test_make_coach(scorer):
+    assert isinstance(make_coach("rubric", scorer=scorer), RubricCoach)
+    remote = make_coach("remote", scorer=scorer, remote_url="http://127.0.0.1:9/v1", remote_model="m")
+    assert isinstance(remote, RemoteCoach) and remote.model == "m"
+    with pytest.raises(ValueError, match="remote_url"):
+        make_coach("remote", scorer=scorer)
+    with pytest.raises(ValueError, match="base model"):
+        make_coach("local", scorer=scorer)
+    with pytest.raises(ValueError, match="unknown engine"):
+        make_coach("gpt", scorer=scorer)
