@@ -1,0 +1,118 @@
+"""Concurrency benchmark: N simulated users run whole interviews against a local app server.
+
+Each user is a `gradio_client.Client` in its own thread: start a 5-question interview, answer every
+question (answers drawn from the dataset, so scores vary), move on, finish. Reports errors and the
+p50/p95 latency of a graded turn, prints them and writes `results/bench_app_concurrency.json`.
+
+    python scripts/bench_app_concurrency.py                 # 20 users x 5 questions, rubric engine
+    python scripts/bench_app_concurrency.py --users 50 --questions 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_user(url: str, answers: list[str], n_questions: int, seed: int, out: dict) -> None:
+    from gradio_client import Client
+
+    rng = random.Random(seed)
+    latencies, errors = [], []
+    try:
+        client = Client(url, verbose=False)
+        client.predict("general", [], "any", n_questions, "", 0, api_name="/start")
+        for _ in range(n_questions):
+            t0 = time.perf_counter()
+            client.predict(rng.choice(answers), f"bench-user-{seed}", api_name="/answer")
+            latencies.append(time.perf_counter() - t0)
+            client.predict(f"bench-user-{seed}", api_name="/next_question")
+    except Exception as e:  # counted, not raised: the point is to see how many requests fail
+        errors.append(f"{type(e).__name__}: {e}")
+    out[seed] = {"latencies": latencies, "errors": errors}
+
+
+def percentile(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))] if s else float("nan")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--users", type=int, default=20)
+    p.add_argument("--questions", type=int, default=5)
+    p.add_argument("--concurrency", type=int, default=4, help="the app's default_concurrency_limit")
+    p.add_argument("--out", default=str(ROOT / "results" / "bench_app_concurrency.json"))
+    args = p.parse_args()
+
+    os.environ["INTERVIEWMATE_DB"] = str(Path(tempfile.mkdtemp()) / "bench.db")
+    os.environ["INTERVIEWMATE_CONCURRENCY"] = str(args.concurrency)
+    import app  # builds the demo on the default rubric engine
+    from interviewmate.dataset import load_rows
+
+    port = free_port()
+    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                    enable_monitoring=False)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    answers = [r["answer"] for r in load_rows()]
+    results: dict = {}
+    threads = [threading.Thread(target=run_user, args=(url, answers, args.questions, i, results))
+               for i in range(args.users)]  # fmt: skip
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=900)
+    wall = time.perf_counter() - t0
+    app.demo.close()
+
+    lat = [x for r in results.values() for x in r["latencies"]]
+    errors = [e for r in results.values() for e in r["errors"]] + ["user thread did not report"] * (
+        args.users - len(results)
+    )
+    report = {
+        "users": args.users,
+        "questions_per_user": args.questions,
+        "app_concurrency_limit": args.concurrency,
+        "engine": "rubric",
+        "graded_turns": len(lat),
+        "expected_turns": args.users * args.questions,
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "turn_latency_s": {
+            "p50": round(percentile(lat, 0.5), 4),
+            "p95": round(percentile(lat, 0.95), 4),
+            "max": round(max(lat), 4) if lat else None,
+            "mean": round(statistics.fmean(lat), 4) if lat else None,
+        },
+        "wall_time_s": round(wall, 2),
+        "turns_per_second": round(len(lat) / wall, 2) if wall else None,
+        "hardware": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
+        "command": "python scripts/bench_app_concurrency.py " + " ".join(sys.argv[1:]),
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""A real browser: headless Chromium (Debian's, driven by Playwright) runs an interview on the default app.
+
+Saves screenshots to results/screenshots/ (the report uses them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+
+import pytest
+from conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SHOTS = ROOT / "results" / "screenshots"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import argparse
+
+    import app as app_module
+
+    args = app_module.parse_args(["--db", str(tmp_path_factory.mktemp("db") / "h.db")])
+    assert isinstance(args, argparse.Namespace)
+    demo = app_module.create_demo(args)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                enable_monitoring=False)  # fmt: skip
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (scripts/install_system.sh)")
+def test_interview_in_headless_chromium(server, fixture_rows):
+    from playwright.sync_api import expect, sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(server, wait_until="domcontentloaded")
+        expect(page.get_by_text("Engine:")).to_be_visible(timeout=30_000)
+        count = page.get_by_label("number input for Number of questions")
+        count.fill("2")
+        count.press("Enter")
+        page.locator("#start-btn").click()
+        chat = page.locator("#chat")
+        expect(chat).to_contain_text("Question 1 of 2", timeout=30_000)
+        page.screenshot(path=str(SHOTS / "01-question.png"))
+
+        answer = ("In my last role I owned our payments export. Load tests showed timeouts two weeks before launch, "
+                  "so I brought my manager three options with the revenue at risk, 18 percent, and we slipped one "
+                  "week. I paginated the export and added a load test to CI; we had zero export failures that "
+                  "month, and I learned to bring options rather than just problems.")  # fmt: skip
+        page.locator("#answer textarea").fill(answer)
+        page.locator("#submit-btn").click()
+        expect(chat).to_contain_text("Score:", timeout=60_000)
+        expect(page.locator("#details")).to_contain_text("STAR parts found", timeout=10_000)
+        expect(chat).to_contain_text("Follow-up:")
+        page.screenshot(path=str(SHOTS / "02-feedback.png"), full_page=True)
+
+        page.locator("#next-btn").click()
+        expect(chat).to_contain_text("Question 2 of 2", timeout=30_000)
+        page.locator("#answer textarea").fill("I don't know.")
+        page.locator("#submit-btn").click()
+        expect(chat).to_contain_text("Not scored", timeout=60_000)
+        page.locator("#next-btn").click()
+        expect(page.get_by_role("heading", name="Your summary")).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(SHOTS / "03-summary.png"), full_page=True)
+        browser.close()
+    for name in ("01-question.png", "02-feedback.png", "03-summary.png"):
+        assert (SHOTS / name).stat().st_size > 10_000
