@@ -6,8 +6,9 @@ want=()
 command -v chromium >/dev/null 2>&1 || want+=(chromium)
 if [ "${1:-all}" = "report" ] || [ "${1:-all}" = "all" ]; then
   command -v latexmk >/dev/null 2>&1 || want+=(latexmk)
-  kpsewhich booktabs.sty >/dev/null 2>&1 || want+=(texlive-latex-recommended texlive-latex-extra)
-  kpsewhich ptmr7t.tfm >/dev/null 2>&1 || want+=(texlive-fonts-recommended)
+  kpsewhich booktabs.sty >/dev/null 2>&1 || want+=(texlive-latex-recommended)  # booktabs, beamer, fancyvrb, caption
+  kpsewhich pgfmath.sty >/dev/null 2>&1 || want+=(texlive-pictures)  # pgf, which beamer is built on
+  kpsewhich pplr8t.tfm >/dev/null 2>&1 || want+=(texlive-fonts-recommended)  # Palatino, txtt: Type 1 fonts
   command -v pdftotext >/dev/null 2>&1 || want+=(poppler-utils)
 fi
 if [ ${#want[@]} -eq 0 ]; then
