@@ -192,6 +192,8 @@ def test_tiny_recipe_cli_builds_model_and_trains(tmp_path):
             str(tmp_path / "base"),
             "--max_train_samples",
             "24",
+            "--results_path",  # never overwrite the tracked results/train_tiny-cpu.json
+            str(tmp_path / "metrics-copy.json"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -201,4 +203,5 @@ def test_tiny_recipe_cli_builds_model_and_trains(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (out / "adapter" / "adapter_model.safetensors").exists()
     assert json.loads((out / "metrics.json").read_text())["train_runtime_s"] > 0
+    assert json.loads((tmp_path / "metrics-copy.json").read_text())["n_train"] == 24
     assert Path(tmp_path / "base" / "config.json").exists()
