@@ -224,10 +224,24 @@ def check_adapter_compatible(model: torch.nn.Module, adapter_dir: Path | str) ->
     return cfg
 
 
+def resolve_adapter(adapter: Path | str) -> Path:
+    """A local adapter folder; a Hub repo id ("owner/name") is downloaded (where the Hub is reachable)."""
+    path = Path(adapter)
+    if path.exists() or str(adapter).startswith((".", "/")) or str(adapter).count("/") != 1:
+        return path
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(str(adapter), allow_patterns=["*.json", "*.safetensors", "*.jinja", "*.md"]))
+    except Exception as e:  # offline, private or missing repo: say which and why
+        raise ModelLoadError(f"adapter {adapter!r} is not a local folder and could not be downloaded: {e}") from e
+
+
 def attach_adapter(model: torch.nn.Module, adapter_dir: Path | str, merge: bool = False) -> torch.nn.Module:
     """Attach a PEFT LoRA adapter for inference; `merge=True` folds it into unquantized weights."""
     from peft import PeftModel
 
+    adapter_dir = resolve_adapter(adapter_dir)
     check_adapter_compatible(model, adapter_dir)
     peft_model = PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=False)
     peft_model.eval()
@@ -246,6 +260,7 @@ def load_coach_model(
     device: str | None = None,
 ):
     """Tokenizer + model (+ adapter) ready for generation. The adapter's tokenizer wins when it has one."""
+    adapter = str(resolve_adapter(adapter)) if adapter else None
     tokenizer_source = adapter if adapter and (Path(adapter) / "tokenizer_config.json").exists() else base
     tokenizer = load_tokenizer(tokenizer_source)
     model = load_base_model(base, quantization=quantization, device=device)

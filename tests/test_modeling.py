@@ -46,6 +46,8 @@ def test_missing_files_give_clear_errors(tmp_path, tiny_llama):
     model = modeling.load_base_model(str(tiny_llama), "fp32", "cpu")
     with pytest.raises(modeling.ModelLoadError, match="adapter file missing: .*adapter_config.json"):
         modeling.attach_adapter(model, tmp_path)
+    with pytest.raises(modeling.ModelLoadError, match="'nobody/no-such-adapter' is not a local folder"):
+        modeling.attach_adapter(model, "nobody/no-such-adapter")  # offline here: the download fails clearly
     with pytest.raises(ValueError, match="quantization must be one of"):
         modeling.quantization_config("3bit")
 
