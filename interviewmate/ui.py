@@ -486,21 +486,12 @@ def build_ui(ctx: AppContext) -> gr.Blocks:
         )
         answer.submit(grade_fn, [answer, session, user_key], [session, chat, details, status, answer], api_name=False)
         retry.click(try_again, [session], [session, chat, status], api_name="try_again", concurrency_limit=None)
-        nxt.click(
-            lambda s, k: next_question(ctx, s, k),
-            [session, user_key],
-            [session, chat, status, summary_md, chart, dl_md, dl_json, summary_box, *controls],
-            api_name="next_question",
-            concurrency_limit=None,
-        )
+        moving_on = [session, chat, status, summary_md, chart, dl_md, dl_json, summary_box, *controls]
+        nxt.click(lambda s, k: next_question(ctx, s, k), [session, user_key], moving_on, api_name="next_question",
+                  concurrency_limit=None)  # fmt: skip
         ideal.click(show_ideal, [session], [ideal_md], api_name="ideal_answer", concurrency_limit=None)
-        done.click(
-            lambda s, k: finish(ctx, s, k),
-            [session, user_key],
-            [session, chat, status, summary_md, chart, dl_md, dl_json, summary_box, *controls],
-            api_name="finish",
-            concurrency_limit=None,
-        )
+        done.click(lambda s, k: finish(ctx, s, k), [session, user_key], moving_on, api_name="finish",
+                   concurrency_limit=None)  # fmt: skip
         for trigger in (refresh.click, progress_tab.select):
             trigger(lambda k: load_progress(ctx, k), [user_key], [progress_plot, progress_md], api_name=False)
         delete.click(lambda k: delete_history(ctx, k), [user_key], [progress_md], api_name="delete_history")
