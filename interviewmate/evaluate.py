@@ -6,7 +6,9 @@
 
 Engines: `baseline` (cosine of answer and ideal answer, mapped to 1-10 by isotonic regression fitted on train),
 `rubric` (the shipped calibrated scorer), `local` (base + adapter) and `remote` (OpenAI-compatible server).
-The metric functions are pure and importable. This module never fits the rubric scorer (`scoring fit` does).
+Each split also gets an off-topic check: every question scored against another question's strong answer of the
+same category (share <= 4 reported) and of another category (share <= 2). The metric functions are pure.
+This module never fits the rubric scorer (`scoring fit` does).
 """
 
 from __future__ import annotations
@@ -207,12 +209,50 @@ def _progress(items, desc: str):
     return tqdm(items, desc=desc, unit="answer", leave=False)
 
 
+def off_topic_rows(rows: list[dict], seed: int = 0) -> list[tuple[str, dict]]:
+    """For each question of `rows`: the strong answer of another question of the same category and of a different
+    category (both from `rows`), put under this question. Kinds "same_category" / "other_category"."""
+    rng = np.random.default_rng(seed)
+    questions = list({r["question_id"]: r for r in rows}.values())
+    strong: dict[str, dict] = {}
+    for r in rows:
+        if r["score"] >= 8 and r["score"] > strong.get(r["question_id"], {}).get("score", 0):
+            strong[r["question_id"]] = r
+    out = []
+    for q in questions:
+        for kind, same in (("same_category", True), ("other_category", False)):
+            donors = [s for qid, s in strong.items()
+                      if qid != q["question_id"] and (s["category"] == q["category"]) == same]  # fmt: skip
+            if donors:
+                donor = donors[int(rng.integers(len(donors)))]
+                out.append((kind, {**q, "id": f"{q['question_id']}<-{donor['id']}", "answer": donor["answer"]}))
+    return out
+
+
+OFF_TOPIC_LIMITS = {"same_category": 4, "other_category": 2}  # the anchors: near-topic 3-4, off-topic 1-2
+
+
+def off_topic_metrics(kinds: list[str], predictions: list[dict]) -> dict:
+    """Share of wrong-question answers scored at or below the anchor limit (an abstention counts as low)."""
+    out = {}
+    for kind, limit in OFF_TOPIC_LIMITS.items():
+        scores = [p.get("score") for k, p in zip(kinds, predictions, strict=True) if k == kind]
+        low = [s is None or s <= limit for s in scores]
+        out[kind] = {"n": len(scores), "limit": limit, "share_at_or_below": float(np.mean(low)) if low else None,
+                     "mean_score": float(np.mean([s for s in scores if s is not None])) if any(
+                         s is not None for s in scores) else None}  # fmt: skip
+    return _clean(out)
+
+
 def evaluate_engine(engine, parts: dict[str, list[dict]], splits: Sequence[str] = EVAL_SPLITS) -> dict:
     out = {}
     for split in splits:
         rows = parts[split]
         predictions = [engine.predict(r) for r in _progress(rows, f"{engine.name}: {split}")]
         out[split] = metrics_for(rows, predictions)
+        wrong = off_topic_rows(rows)
+        off = [engine.predict(r) for _, r in _progress(wrong, f"{engine.name}: {split} off-topic")]
+        out[split]["off_topic"] = off_topic_metrics([k for k, _ in wrong], off)
     return out
 
 
@@ -220,18 +260,22 @@ def summary_markdown(results: dict[str, dict], splits: Sequence[str]) -> str:
     lines = ["# Held-out evaluation", ""]
     for split in splits:
         header = (
-            "| engine | n | MAE | RMSE | Spearman | QWK | pair acc. | fully ordered | abstained | p50 ms | p95 ms |"
+            "| engine | n | MAE | RMSE | Spearman | QWK | pair acc. | fully ordered | abstained | p50 ms | p95 ms "
+            "| off-topic same cat. <= 4 | off-topic other cat. <= 2 |"
         )
-        lines += [f"## {split}", "", header, "|" + " --- |" * 11]
+        lines += [f"## {split}", "", header, "|" + " --- |" * 13]
         for name, res in results.items():
             m = res["splits"].get(split)
             if not m:
                 continue
+            off = m.get("off_topic", {})
             f = lambda v, d=3: "n/a" if v is None else f"{v:.{d}f}"  # noqa: E731
             lines.append(
                 f"| {name} | {m['n']} | {f(m['mae'])} | {f(m['rmse'])} | {f(m['spearman'])} | {f(m['qwk'])} | "
                 f"{f(m['ranking']['pair_accuracy'])} | {f(m['ranking']['questions_fully_ordered'])} | "
-                f"{f(m['abstention_rate'])} | {f(m['latency']['p50_ms'], 1)} | {f(m['latency']['p95_ms'], 1)} |"
+                f"{f(m['abstention_rate'])} | {f(m['latency']['p50_ms'], 1)} | {f(m['latency']['p95_ms'], 1)} | "
+                f"{f(off.get('same_category', {}).get('share_at_or_below'))} | "
+                f"{f(off.get('other_category', {}).get('share_at_or_below'))} |"
             )
         lines.append("")
     first = next(iter(results.values()), {})
@@ -320,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
             m = res["splits"][split]
             print(f"{name:>9} {split:>10}: MAE {m['mae']} RMSE {m['rmse']} Spearman {m['spearman']} QWK {m['qwk']} "
                   f"pairs {m['ranking']['pair_accuracy']} fully-ordered {m['ranking']['questions_fully_ordered']} "
-                  f"abstained {m['abstention_rate']} p95 {m['latency']['p95_ms']} ms")  # fmt: skip
+                  f"abstained {m['abstention_rate']} p95 {m['latency']['p95_ms']} ms off-topic "
+                  f"{ {k: v['share_at_or_below'] for k, v in m['off_topic'].items()} }")  # fmt: skip
     (out_dir / "eval_summary.md").write_text(summary_markdown(results, splits))
     print(f"wrote {out_dir}/eval_*.json and eval_summary.md")
     return 0

