@@ -23,6 +23,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 
 logger = logging.getLogger("interviewmate.app")
 
@@ -52,6 +53,7 @@ def create_demo(args: argparse.Namespace):
     """Build the app. A model that fails to load leaves a working rubric coach and says why."""
     from interviewmate.coach import make_coach, question_bank
     from interviewmate.dataset import load_rows
+    from interviewmate.scoring import warm_references
     from interviewmate.store import HistoryStore
     from interviewmate.ui import AppContext, build_ui
 
@@ -60,6 +62,11 @@ def create_demo(args: argparse.Namespace):
     rubric = make_coach("rubric")
     warm = bank[0]
     rubric.grade(warm, warm.reference_answers[0]["answer"])  # load the embedding model now, not on a user's turn
+    questions = [(q.question, q.ideal_answer, tuple(q.key_points)) for q in bank]
+    warm_bank = threading.Thread(target=warm_references, args=(questions,), name="warm-bank", daemon=True)
+    warm_bank.start()
+    if os.environ.get("INTERVIEWMATE_WARM_WAIT") == "1":  # benchmarks measure the steady state
+        warm_bank.join()
     coach = rubric
     if args.engine != "rubric":
         try:

@@ -553,6 +553,17 @@ def _reference(question: str, ideal_answer: str, key_points: tuple[str, ...]):
     return q, ideal, kp
 
 
+def warm_references(questions: list[tuple[str, str, tuple[str, ...]]]) -> int:
+    """Embed the question side (question, ideal answer, key points) of many questions ahead of their first answer.
+
+    The app runs this in a background thread at start-up, so a user's first answer to a bank question costs
+    one answer's embedding, not the question's too. Returns how many questions were embedded.
+    """
+    for question, ideal_answer, key_points in questions:
+        _reference(question, ideal_answer, tuple(key_points))
+    return len(questions)
+
+
 def analyze(
     answer: str,
     question: str,

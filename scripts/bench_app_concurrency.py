@@ -17,10 +17,12 @@ import platform
 import random
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,15 +66,28 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "results" / "bench_app_concurrency.json"))
     args = p.parse_args()
 
-    os.environ["INTERVIEWMATE_DB"] = str(Path(tempfile.mkdtemp()) / "bench.db")
-    os.environ["INTERVIEWMATE_CONCURRENCY"] = str(args.concurrency)
-    import app  # builds the demo on the default rubric engine
     from interviewmate.dataset import load_rows
 
+    # the server runs in its own process, as in production: clients and server must not share one GIL
     port = free_port()
-    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                    enable_monitoring=False)  # fmt: skip
+    env = dict(os.environ, INTERVIEWMATE_DB=str(Path(tempfile.mkdtemp()) / "bench.db"),
+               INTERVIEWMATE_CONCURRENCY=str(args.concurrency), INTERVIEWMATE_WARM_WAIT="1")  # fmt: skip
+    log = Path(env["INTERVIEWMATE_DB"]).with_name("server.log")
+    server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=log.open("w"))  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "gradio_api/info", timeout=2):
+                break
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit(f"the app exited: {log.read_text()[-2000:]}") from None
+            time.sleep(1)
+    else:
+        server.kill()
+        raise SystemExit("the app did not start within 300 s")
     answers = [r["answer"] for r in load_rows()]
     results: dict = {}
     threads = [threading.Thread(target=run_user, args=(url, answers, args.questions, i, results))
@@ -83,7 +98,8 @@ def main() -> None:
     for t in threads:
         t.join(timeout=900)
     wall = time.perf_counter() - t0
-    app.demo.close()
+    server.terminate()
+    server.wait(timeout=30)
 
     lat = [x for r in results.values() for x in r["latencies"]]
     errors = [e for r in results.values() for e in r["errors"]] + ["user thread did not report"] * (
