@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
 import sys
@@ -63,8 +64,11 @@ def create_demo(args: argparse.Namespace):
     warm = bank[0]
     rubric.grade(warm, warm.reference_answers[0]["answer"])  # load the embedding model now, not on a user's turn
     questions = [(q.question, q.ideal_answer, tuple(q.key_points)) for q in bank]
-    warm_bank = threading.Thread(target=warm_references, args=(questions,), name="warm-bank", daemon=True)
+    stop = threading.Event()
+    warm_bank = threading.Thread(target=warm_references, args=(questions, stop), name="warm-bank", daemon=True)
     warm_bank.start()
+    # torch must not be mid-forward while the interpreter shuts down (that aborts the process)
+    atexit.register(lambda: (stop.set(), warm_bank.join(timeout=10)))
     if os.environ.get("INTERVIEWMATE_WARM_WAIT") == "1":  # benchmarks measure the steady state
         warm_bank.join()
     coach = rubric

@@ -553,13 +553,15 @@ def _reference(question: str, ideal_answer: str, key_points: tuple[str, ...]):
     return q, ideal, kp
 
 
-def warm_references(questions: list[tuple[str, str, tuple[str, ...]]]) -> int:
+def warm_references(questions: list[tuple[str, str, tuple[str, ...]]], stop: threading.Event | None = None) -> int:
     """Embed the question side (question, ideal answer, key points) of many questions ahead of their first answer.
 
     The app runs this in a background thread at start-up, so a user's first answer to a bank question costs
-    one answer's embedding, not the question's too. Returns how many questions were embedded.
+    one answer's embedding, not the question's too. `stop` ends it early (at exit). Returns how many were done.
     """
-    for question, ideal_answer, key_points in questions:
+    for done, (question, ideal_answer, key_points) in enumerate(questions):
+        if stop is not None and stop.is_set():
+            return done
         _reference(question, ideal_answer, tuple(key_points))
     return len(questions)
 

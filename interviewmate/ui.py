@@ -31,6 +31,7 @@ from interviewmate.interview import (
     Turn,
 )
 from interviewmate.prompts import CRITERIA
+from interviewmate.scoring import STORY_CATEGORIES
 from interviewmate.store import HistoryStore
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,9 @@ def grade_markdown(grade: dict, delta: dict | None = None, turn: Turn | None = N
         body = re.sub(r"^\s*not scored:\s*", "", body, flags=re.IGNORECASE)
         return f"**Not scored.** {safe_md(body.strip())}"
     crit = " · ".join(f"{c} {grade['criteria'][c]}/5" for c in CRITERIA)
-    out = [f"**Score: {grade['score']}/10** · {crit}"]
+    feedback = str(grade.get("feedback") or "")
+    # the rubric coach's feedback opens with the score itself; other engines' replies get a score line here
+    out = [] if re.match(r"\W*score", feedback, re.IGNORECASE) else [f"**Score: {grade['score']}/10** · {crit}"]
     if delta:
         before, after, change = delta["score"]
         sign = "+" if change > 0 else ""
@@ -92,8 +95,9 @@ def grade_markdown(grade: dict, delta: dict | None = None, turn: Turn | None = N
     return "\n\n".join(out)
 
 
-def details_markdown(grade: dict | None) -> str:
-    """The side panel: STAR parts, filler and hedges, key points missed, strengths and improvements."""
+def details_markdown(grade: dict | None, category: str | None = None) -> str:
+    """The side panel: STAR parts (for story questions), filler and hedges, key points missed, strengths and
+    improvements."""
     if not grade:
         return "*Answer a question to see the analysis of your answer here.*"
     a = grade.get("analysis") or {}
@@ -106,7 +110,7 @@ def details_markdown(grade: dict | None) -> str:
         )  # one Markdown block
     else:
         lines.append(safe_md(grade.get("reason")))
-    if a:
+    if a and (category is None or category in STORY_CATEGORIES):
         star = a.get("star") or {}
         found = [p for p in STAR_PARTS if star.get(p)]
         parts = [f"{p} (“{safe_md(_clip(star[p][0]['text']))}”)" for p in found]
@@ -114,6 +118,7 @@ def details_markdown(grade: dict | None) -> str:
             f"**STAR parts found:** {'; '.join(parts) or 'none'} · **missing:** "
             f"{', '.join(a.get('star_missing') or []) or 'none'}"
         )
+    if a:
         fmt = lambda d: ", ".join(f"“{k}” ×{v}" for k, v in (d or {}).items())  # noqa: E731
         lines.append(
             f"**Filler words:** {safe_md(fmt(a.get('fillers'))) or 'none'} · "
@@ -267,7 +272,8 @@ def submit_answer(ctx: AppContext, answer, session: InterviewSession | None, use
         chat = render_chat(session)
         if turn.kind == "main" and turn.attempt > 1 and (delta := session.retry_delta()):
             chat[-2 if session.pending_follow_up else -1]["content"] = grade_markdown(turn.grade, delta, turn)
-        yield session, chat, details_markdown(turn.grade), status, ""
+        category = next(p.item.category for p in session.plan if p.item.question_id == turn.question_id)
+        yield session, chat, details_markdown(turn.grade, category), status, ""
     except InterviewError as e:
         gr.Warning(str(e))
         yield session, render_chat(session), gr.skip(), str(e), gr.skip()

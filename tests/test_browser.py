@@ -23,6 +23,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def fixture_rows_all():
+    from interviewmate.dataset import load_rows
+
+    return load_rows()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     import argparse
@@ -40,7 +46,7 @@ def server(tmp_path_factory):
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (scripts/install_system.sh)")
-def test_interview_in_headless_chromium(server, fixture_rows):
+def test_interview_in_headless_chromium(server):
     from playwright.sync_api import expect, sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -57,14 +63,16 @@ def test_interview_in_headless_chromium(server, fixture_rows):
         expect(chat).to_contain_text("Question 1 of 2", timeout=30_000)
         page.screenshot(path=str(SHOTS / "01-question.png"))
 
-        answer = ("In my last role I owned our payments export. Load tests showed timeouts two weeks before launch, "
-                  "so I brought my manager three options with the revenue at risk, 18 percent, and we slipped one "
-                  "week. I paginated the export and added a load test to CI; we had zero export failures that "
-                  "month, and I learned to bring options rather than just problems.")  # fmt: skip
+        # answer with the dataset's strong answer to the question on screen, as a well-prepared user would
+        from interviewmate.coach import question_bank
+
+        shown = chat.inner_text()
+        item = next(q for q in question_bank(fixture_rows_all()) if q.question in shown)
+        answer = max(item.reference_answers, key=lambda r: r["score"])["answer"]
         page.locator("#answer textarea").fill(answer)
         page.locator("#submit-btn").click()
         expect(chat).to_contain_text("Score:", timeout=60_000)
-        expect(page.locator("#details")).to_contain_text("STAR parts found", timeout=10_000)
+        expect(page.locator("#details")).to_contain_text("Filler words", timeout=10_000)
         expect(chat).to_contain_text("Follow-up:")
         page.screenshot(path=str(SHOTS / "02-feedback.png"), full_page=True)
 
