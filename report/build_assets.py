@@ -49,7 +49,8 @@ HOW_TO_PRODUCE = {
     ),
     "eval": "python -m interviewmate.evaluate (held-out test split, one file per engine)",
     "screenshots": "the browser test of the app (make test)",
-    "bench": "python scripts/bench_app_concurrency.py (latency under concurrent users)",
+    "bench": "python -m interviewmate.bench_scorer; python scripts/bench_app_concurrency.py [--users 1 --questions 10 "
+    "--out results/bench_app_single.json]",
 }
 
 FIG_STYLE = {
@@ -250,36 +251,21 @@ def fig_loss_curves(runs: dict[str, dict], path: Path) -> None:
         save(fig, path)
 
 
-def fig_calibration(points: dict[str, list[tuple[float, float]]], path: Path) -> None:
-    """Mean reference score per predicted score, one line per engine; the diagonal is perfect calibration."""
+def fig_calibration(bins: dict[str, list[dict]], path: Path) -> None:
+    """Mean reference score per predicted-score bin on the test split, one line per engine; point size = answers."""
     with plt.rc_context(FIG_STYLE):
         fig, ax = plt.subplots(figsize=(3.4, 3.0))
         ax.plot([1, 10], [1, 10], color="grey", lw=0.8, ls="--", label="perfect")
-        for engine, pairs in points.items():
-            by_pred: dict[int, list[float]] = {}
-            for pred, ref in pairs:
-                by_pred.setdefault(round(pred), []).append(ref)
-            xs = sorted(by_pred)
-            ax.plot(xs, [sum(by_pred[x]) / len(by_pred[x]) for x in xs], marker="o", ms=3, label=engine)
-        ax.set_xlabel("predicted score")
+        for engine, rows in bins.items():
+            rows = [r for r in rows if r.get("n")]
+            xs = [sum(map(float, r["predicted"].split("-"))) / 2 for r in rows]  # "3-4" -> 3.5
+            ax.plot(xs, [r["mean_true"] for r in rows], lw=0.8, label=engine)
+            ax.scatter(xs, [r["mean_true"] for r in rows], s=[6 + 2 * r["n"] for r in rows])
+        ax.set_xlabel("predicted score (bin centre)")
         ax.set_ylabel("mean reference score")
         ax.set_xlim(0.5, 10.5)
         ax.set_ylim(0.5, 10.5)
         ax.legend(frameon=False)
-        fig.tight_layout()
-        save(fig, path)
-
-
-def fig_series(series: dict[str, tuple[str, list[float], dict[str, list[float]]]], path: Path) -> None:
-    """Latency-style series: one panel per bench file, x = its numeric key (e.g. concurrency), y = each metric."""
-    with plt.rc_context(FIG_STYLE):
-        fig, axes = plt.subplots(1, len(series), figsize=(3.4 * min(len(series), 2), 2.4), squeeze=False)
-        for ax, (name, (xkey, xs, ys)) in zip(axes[0], series.items(), strict=True):
-            for key, values in ys.items():
-                ax.plot(xs, values, marker="o", ms=3, label=key)
-            ax.set_xlabel(xkey)
-            ax.set_title(name)
-            ax.legend(frameon=False)
         fig.tight_layout()
         save(fig, path)
 
@@ -343,46 +329,6 @@ def count_trainable(cfg: dict) -> dict:
                       target_modules=cfg["lora_target_modules"], task_type="CAUSAL_LM")  # fmt: skip
     trainable, total = get_peft_model(model, lora).get_nb_trainable_parameters()
     return {"trainable_parameters": trainable, "total_parameters": total, "trainable_percent": 100 * trainable / total}
-
-
-def numeric_items(obj: dict, prefix: str = "", depth: int = 2) -> dict[str, float]:
-    """Scalar numbers of a results dict, nested keys joined with '.', lists skipped (tolerant of any schema)."""
-    out: dict[str, float] = {}
-    for k, v in obj.items():
-        if isinstance(v, bool) or v is None:
-            continue
-        if isinstance(v, int | float) and v == v:
-            out[prefix + str(k)] = v
-        elif isinstance(v, dict) and depth > 1 and str(k) not in ("config", "hardware"):
-            out.update(numeric_items(v, f"{prefix}{k}.", depth - 1))
-    return out
-
-
-def prediction_pairs(result: dict) -> list[tuple[float, float]]:
-    """(predicted, reference) score pairs from any list of per-answer records in an eval file."""
-    pred_keys = ("predicted", "pred", "predicted_score", "score_pred", "prediction")
-    ref_keys = ("reference", "gold", "true", "target", "reference_score", "gold_score", "label")
-    for v in result.values():
-        if isinstance(v, list) and v and isinstance(v[0], dict):
-            pk = next((k for k in pred_keys if k in v[0]), None)
-            rk = next((k for k in ref_keys if k in v[0]), None)
-            if pk and rk:
-                return [(float(r[pk]), float(r[rk])) for r in v
-                        if isinstance(r.get(pk), int | float) and isinstance(r.get(rk), int | float)]  # fmt: skip
-    return []
-
-
-def latency_series(result: dict) -> tuple[str, list[float], dict[str, list[float]]] | None:
-    """The first list of records with a concurrency-like x key and latency/throughput-like y keys."""
-    x_keys = ("concurrency", "users", "clients", "workers", "parallel", "n_users")
-    for v in result.values():
-        if isinstance(v, list) and v and isinstance(v[0], dict):
-            xk = next((k for k in x_keys if k in v[0]), None)
-            ys = [k for k, val in v[0].items() if k != xk and isinstance(val, int | float) and
-                  re.search(r"p\d+|latency|mean|median|per_s|throughput", k)]  # fmt: skip
-            if xk and ys:
-                return xk, [r[xk] for r in v], {k: [r.get(k, float("nan")) for r in v] for k in ys}
-    return None
 
 
 # ---------------------------------------------------------------- sections
@@ -543,82 +489,110 @@ def training_section(results: dict[str, dict], fig_dir: Path) -> tuple[list[Numb
     return numbers, {"sections/training.tex": body, "tables/training.tex": table}
 
 
+EVAL_ROWS = (  # (label, path inside one split of results/eval_<engine>.json, format)
+    ("MAE, overall score", ("mae",), ".2f"),
+    ("RMSE, overall score", ("rmse",), ".2f"),
+    ("Spearman", ("spearman",), ".3f"),
+    ("quadratic-weighted kappa", ("qwk",), ".3f"),
+    ("within-question pair accuracy", ("ranking", "pair_accuracy"), ".3f"),
+    ("questions fully ordered", ("ranking", "questions_fully_ordered"), ".3f"),
+    ("MAE relevance (1-5)", ("criteria_mae", "relevance"), ".2f"),
+    ("MAE structure (1-5)", ("criteria_mae", "structure"), ".2f"),
+    ("MAE specificity (1-5)", ("criteria_mae", "specificity"), ".2f"),
+    ("MAE communication (1-5)", ("criteria_mae", "communication"), ".2f"),
+    ("abstention rate", ("abstention_rate",), ".3f"),
+    (r"off-topic, same category: share $\le 4$", ("off_topic", "same_category", "share_at_or_below"), ".3f"),
+    (r"off-topic, other category: share $\le 2$", ("off_topic", "other_category", "share_at_or_below"), ".3f"),
+    ("latency p50 (ms)", ("latency", "p50_ms"), ".1f"),
+    ("latency p95 (ms)", ("latency", "p95_ms"), ".1f"),
+)
+EVAL_SPLITS = ("test", "validation")
+
+
 def eval_section(results: dict[str, dict], fig_dir: Path) -> tuple[list[Number], dict[str, str]]:
-    """A metric-by-engine table over every `results/eval_*.json` and, where per-answer scores exist, calibration."""
-    evals = {k.removeprefix("eval_"): v for k, v in results.items() if k.startswith("eval_")}
+    """One table: each metric for each engine on the test and validation questions; the calibration figure."""
+    evals = {k.removeprefix("eval_"): v for k, v in results.items() if k.startswith("eval_") and "splits" in v}
     if not evals:
         return [], {"sections/eval.tex": not_measured("results/eval_*.json", HOW_TO_PRODUCE["eval"])}
+    columns = [(e, sp) for e in evals for sp in EVAL_SPLITS if sp in evals[e]["splits"]]
     numbers: list[Number] = []
-    metrics = {name: numeric_items(r) for name, r in evals.items()}
-    keys = sorted({k for m in metrics.values() for k in m})
     rows = []
-    for key in keys:
-        row = [rf"\texttt{{{latex_escape(key)}}}"]
-        for name, r in evals.items():
-            n = number(macro_name("eval", name, key), r, f"results/eval_{name}.json", tuple(key.split(".")),
-                       auto_fmt(metrics[name].get(key)))  # fmt: skip
+    for label, path, fmt in EVAL_ROWS:
+        row = [label]
+        for engine, split in columns:
+            n = number(macro_name("eval", engine, split, *path), evals[engine], f"results/eval_{engine}.json",
+                       ("splits", split, *path), fmt)  # fmt: skip
             numbers += [n] if n else []
             row.append(rf"\{n.macro}" if n else "--")
         rows.append(row)
-    header = ["metric"] + [rf"\texttt{{{latex_escape(n)}}}" for n in evals]
+    for engine, split in columns:  # the sizes the caption quotes
+        n = number(macro_name("eval", engine, split, "n"), evals[engine], f"results/eval_{engine}.json",
+                   ("splits", split, "n"), "d")  # fmt: skip
+        numbers += [n] if n else []
+    header = ["metric"] + [rf"\texttt{{{latex_escape(e)}}} {sp}" for e, sp in columns]
     table = booktabs(header, rows)
-    body = (
-        r"\begin{table}[htbp]\centering\small"
-        + "\n"
-        + table
-        + r"\caption{Held-out scoring, one column per engine (\texttt{results/eval\_*.json}); every scalar "
-        r"the files record, under the names they use.}\label{tab:eval}\end{table}" + "\n"
-    )
-    pairs = {name: p for name, r in evals.items() if (p := prediction_pairs(r))}
-    if pairs:
-        fig_calibration(pairs, fig_dir / "calibration.pdf")
-        body += figure(
-            "figures/calibration.pdf",
-            "Calibration on the held-out split: mean reference score "
-            "for each predicted score (rounded). Points on the diagonal are calibrated.",
-            r"0.5\linewidth",
-        )
-    else:
-        body += (
-            r"\emph{No calibration figure: the evaluation files hold no per-answer predicted and reference scores.}"
-        )
+    body = (r"\begin{table}[htbp]\centering\small" + "\n" + table
+            + r"\caption{Held-out scoring (\texttt{results/eval\_*.json}): questions no engine was fitted on. "
+            r"Pair accuracy counts a tie as half.}\label{tab:eval}\end{table}" + "\n")  # fmt: skip
+    bins = {e: cal for e, r in evals.items() if (cal := r["splits"].get("test", {}).get("calibration"))}
+    if bins:
+        fig_calibration(bins, fig_dir / "calibration.pdf")
+        body += figure("figures/calibration.pdf", "Calibration on the test questions: mean reference score for each "
+                       "predicted-score bin (point size: number of answers). The diagonal is perfect calibration.",
+                       r"0.5\linewidth")  # fmt: skip
     return numbers, {"sections/eval.tex": body + "\n", "tables/eval.tex": table}
+
+
+APP_ROWS = (  # (label, results file stem, path, format)
+    ("scorer: answers per second (one process)", "bench_scorer", ("answers_per_s",), ".1f"),
+    ("scorer: latency p50 per answer (ms)", "bench_scorer", ("latency_ms", "p50"), ".1f"),
+    ("scorer: latency p95 per answer (ms)", "bench_scorer", ("latency_ms", "p95"), ".1f"),
+    ("scorer: first answer to a new question, p50 (ms)", "bench_scorer", ("latency_new_question_ms", "p50"), ".1f"),
+    ("scorer: load time (s)", "bench_scorer", ("load_s", "scorer_load_excluding_imports"), ".2f"),
+    ("scorer: peak memory (MB)", "bench_scorer", ("peak_rss_mb",), ".0f"),
+    ("app, 1 user: turn latency p50 (s)", "bench_app_single", ("turn_latency_s", "p50"), ".2f"),
+    ("app, 1 user: turn latency p95 (s)", "bench_app_single", ("turn_latency_s", "p95"), ".2f"),
+    ("app, 20 users: graded turns", "bench_app_concurrency", ("graded_turns",), "d"),
+    ("app, 20 users: errors", "bench_app_concurrency", ("errors",), "d"),
+    ("app, 20 users: turn latency p50 (s)", "bench_app_concurrency", ("turn_latency_s", "p50"), ".2f"),
+    ("app, 20 users: turn latency p95 (s)", "bench_app_concurrency", ("turn_latency_s", "p95"), ".2f"),
+    ("app, 20 users: graded turns per second", "bench_app_concurrency", ("turns_per_second",), ".2f"),
+)
 
 
 def app_section(
     results: dict[str, dict], screenshots: list[str], fig_dir: Path
 ) -> tuple[list[Number], dict[str, str]]:
-    """Screenshots from the browser test and a table (and figure) per `bench_*` / `app_*` results file."""
+    """Screenshots from the browser test and one table of the scorer and app benchmarks."""
     parts, files = [], {}
     if screenshots:
         files["sections/slides_screenshots.tex"] = "\n".join(
             rf"\includegraphics[height=0.62\textheight,width=0.48\linewidth,keepaspectratio]{{{p}}}\hfill"
-            for p in screenshots[:2]
+            for p in screenshots[1:3]
         )
-        graphics = "\n".join(rf"\includegraphics[width=0.48\linewidth]{{{p}}}\hfill" for p in screenshots)
-        parts.append(rf"\begin{{figure}}[htbp]\centering{graphics}\caption{{Screenshots taken by the browser test "
-                     rf"(\texttt{{results/screenshots/}}).}}\end{{figure}}")  # fmt: skip
+        graphics = "\n".join(rf"\includegraphics[width=0.48\linewidth]{{{p}}}\hfill" for p in screenshots[1:3])
+        parts.append(
+            rf"\begin{{figure}}[htbp]\centering{graphics}\caption{{Screenshots taken by the browser test "
+            rf"(\texttt{{results/screenshots/}}): feedback on an answer, and the summary.}}\end{{figure}}"
+        )
     else:
         parts.append(not_measured("results/screenshots/*.png", HOW_TO_PRODUCE["screenshots"]))
-    bench = {k: v for k, v in results.items() if k.startswith(("bench_", "app_"))}
     numbers: list[Number] = []
-    if not bench:
-        parts.append(not_measured("results/bench_*.json", HOW_TO_PRODUCE["bench"]))
-    for name, r in bench.items():
-        rows = []
-        for key, value in numeric_items(r).items():
-            n = number(macro_name(name, key), r, f"results/{name}.json", tuple(key.split(".")), auto_fmt(value))
-            if n:
-                numbers.append(n)
-                rows.append([rf"\texttt{{{latex_escape(key)}}}", rf"\{n.macro}"])
-        if rows:
-            parts.append(r"\begin{table}[htbp]\centering\small" + booktabs(["figure", "value"], rows)
-                         + rf"\caption{{\texttt{{results/{latex_escape(name)}.json}}}}\end{{table}}")  # fmt: skip
-    series = {name: s for name, r in bench.items() if (s := latency_series(r))}
-    if series:
-        fig_series(series, fig_dir / "latency.pdf")
-        parts.append(figure("figures/latency.pdf", "Latency and throughput against load, as the benchmark files "
-                            "record them.", r"0.6\linewidth" if len(series) == 1 else r"\linewidth"))  # fmt: skip
+    rows = []
+    for label, stem, path, fmt in APP_ROWS:
+        if stem not in results:
+            continue
+        n = number(macro_name(stem, *path), results[stem], f"results/{stem}.json", path, fmt)
+        if n:
+            numbers.append(n)
+            rows.append([label, rf"\{n.macro}"])
+    missing = [s for s in ("bench_scorer", "bench_app_single", "bench_app_concurrency") if s not in results]
+    parts += [not_measured(f"results/{s}.json", HOW_TO_PRODUCE["bench"]) for s in missing]
+    if rows:
+        parts.append(r"\begin{table}[htbp]\centering\small" + booktabs(["figure", "value"], rows)
+                     + r"\caption{Scorer and app benchmarks on the 2-core build CPU (\texttt{results/bench\_*.json}). "
+                     r"The 20 users answer with no pause between turns, so their latency is mostly queueing.}"
+                     r"\label{tab:app}\end{table}")  # fmt: skip
     return numbers, {"sections/app.tex": "\n\n".join(parts) + "\n", **files}
 
 

@@ -134,13 +134,17 @@ def test_missing_results_give_not_measured_notes(tmp_path):
     assert not list(tmp_path.iterdir())  # no figure drawn from nothing
 
 
-def test_eval_section_reads_any_scalar_and_draws_calibration(tmp_path):
-    result = {"engine": "rubric", "mae": 1.25, "ranking_accuracy": 0.9, "abstained": 2,
-              "items": [{"predicted": p, "reference": p + d} for p, d in ((3, 0), (5, 1), (8, -1))]}  # fmt: skip
-    numbers, files = ba.eval_section({"eval_rubric": result}, tmp_path)
+def test_eval_section_tabulates_splits_and_draws_calibration(tmp_path):
+    bins = [{"predicted": "3-4", "n": 2, "mean_true": 4.0}, {"predicted": "7-8", "n": 1, "mean_true": 8.0}]
+    split = {"n": 3, "mae": 1.25, "ranking": {"pair_accuracy": 0.9}, "calibration": bins}
+    numbers, files = ba.eval_section({"eval_rubric": {"splits": {"test": split}}}, tmp_path)
     by_macro = {n.macro: n.text for n in numbers}
-    assert by_macro == {"EvalRubricMae": "1.250", "EvalRubricRankingAccuracy": "0.900", "EvalRubricAbstained": "2"}
-    assert r"\EvalRubricMae" in files["tables/eval.tex"]
+    assert by_macro == {
+        "EvalRubricTestMae": "1.25",
+        "EvalRubricTestRankingPairAccuracy": "0.900",
+        "EvalRubricTestN": "3",
+    }
+    assert r"\EvalRubricTestMae" in files["tables/eval.tex"] and "--" in files["tables/eval.tex"]  # absent metrics
     assert (tmp_path / "calibration.pdf").exists()
 
 
