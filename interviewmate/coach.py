@@ -13,13 +13,21 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from interviewmate import modeling
 from interviewmate.prompts import CRITERIA, coach_messages, parse_feedback
-from interviewmate.scoring import STORY_CATEGORIES, Analysis, Scorer, abstain_reason, get_embedder, split_sentences
+from interviewmate.scoring import (
+    STORY_CATEGORIES,
+    Analysis,
+    Scorer,
+    abstain_reason,
+    asdict_with_analysis,
+    get_embedder,
+    split_sentences,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +85,7 @@ class Grade:
 
     def to_dict(self) -> dict:
         """JSON-serialisable (the analysis becomes plain dicts; embeddings are left out)."""
-        analysis, self.analysis = self.analysis, None
-        try:
-            out = asdict(self)
-        finally:
-            self.analysis = analysis
-        out["analysis"] = analysis.to_dict() if analysis is not None else None
-        return out
+        return asdict_with_analysis(self)
 
 
 class Coach:
@@ -273,7 +275,32 @@ def _llm_grade(
     )  # fmt: skip
 
 
-class LocalLLMCoach(Coach):
+class LLMCoach(Coach):
+    """What both LLM engines share: the same abstention rules first, the prompt from `prompts.py`, streamed
+    generation (`_generate`, per engine), then strict parsing and the check against the rubric scorer."""
+
+    scorer: Scorer | None = None
+    margin: int = DISAGREEMENT_MARGIN
+
+    def _generate(self, messages: list[dict], stop_event: threading.Event) -> Iterator[str]:
+        raise NotImplementedError
+
+    def grade_stream(
+        self, question: QuestionItem, answer: str, stop_event: threading.Event | None = None
+    ) -> Iterator[str | Grade]:
+        t0 = time.perf_counter()
+        if reason := abstain_reason(answer, question.question):
+            yield _unscored(reason, self.name, question, t0)
+            return
+        messages = coach_messages(question.question, answer, question.role, question.category)
+        pieces = []
+        for piece in self._generate(messages, stop_event or threading.Event()):
+            pieces.append(piece)
+            yield piece
+        yield _llm_grade("".join(pieces), question, answer, self.name, self.scorer, t0, self.margin)
+
+
+class LocalLLMCoach(LLMCoach):
     """Base model + LoRA adapter on this machine, streamed; the reply is parsed strictly, never guessed."""
 
     name = "local"
@@ -290,27 +317,15 @@ class LocalLLMCoach(Coach):
         tokenizer, model = modeling.load_coach_model(base, adapter, quantization=quantization)
         return cls(tokenizer, model, scorer=scorer, **kw)
 
-    def grade_stream(
-        self, question: QuestionItem, answer: str, stop_event: threading.Event | None = None
-    ) -> Iterator[str | Grade]:
-        t0 = time.perf_counter()
-        if reason := abstain_reason(answer, question.question):
-            yield _unscored(reason, self.name, question, t0)
-            return
-        stop_event = stop_event or threading.Event()
-        messages = coach_messages(question.question, answer, question.role, question.category)
-        pieces = []
-        for piece in modeling.stream_generate(self.model, self.tokenizer, messages, self.max_new_tokens, stop_event):
-            pieces.append(piece)
-            yield piece
-        yield _llm_grade("".join(pieces), question, answer, self.name, self.scorer, t0, self.margin)
+    def _generate(self, messages: list[dict], stop_event: threading.Event) -> Iterator[str]:
+        yield from modeling.stream_generate(self.model, self.tokenizer, messages, self.max_new_tokens, stop_event)
 
 
 class RemoteCoachError(RuntimeError):
     """The remote coach server could not be reached, timed out or refused the request."""
 
 
-class RemoteCoach(Coach):
+class RemoteCoach(LLMCoach):
     """The same prompts sent to an OpenAI-compatible server (e.g. vLLM serving the base with the adapter)."""
 
     name = "remote"
@@ -324,28 +339,19 @@ class RemoteCoach(Coach):
         # vLLM ignores the key unless started with --api-key; the client insists on one
         self.client = OpenAI(base_url=base_url, api_key=api_key or "EMPTY", timeout=timeout, max_retries=0)
 
-    def grade_stream(
-        self, question: QuestionItem, answer: str, stop_event: threading.Event | None = None
-    ) -> Iterator[str | Grade]:
+    def _generate(self, messages: list[dict], stop_event: threading.Event) -> Iterator[str]:
         import openai
 
-        t0 = time.perf_counter()
-        if reason := abstain_reason(answer, question.question):
-            yield _unscored(reason, self.name, question, t0)
-            return
-        messages = coach_messages(question.question, answer, question.role, question.category)
-        pieces = []
         try:
             stream = self.client.chat.completions.create(
                 model=self.model, messages=messages, stream=True, temperature=0.0, max_tokens=self.max_tokens
             )
             try:
                 for chunk in stream:
-                    if stop_event is not None and stop_event.is_set():
+                    if stop_event.is_set():
                         break
                     delta = chunk.choices[0].delta.content if chunk.choices else None
                     if delta:
-                        pieces.append(delta)
                         yield delta
             finally:
                 stream.close()  # frees the server slot when the user cancels
@@ -357,7 +363,6 @@ class RemoteCoach(Coach):
         except openai.APIStatusError as e:
             raise RemoteCoachError(f"the remote coach at {self.base_url} refused the request for model "
                                    f"{self.model!r}: HTTP {e.status_code} {e.message}") from e  # fmt: skip
-        yield _llm_grade("".join(pieces), question, answer, self.name, self.scorer, t0, self.margin)
 
 
 def make_coach(engine: str = "rubric", **options) -> Coach:

@@ -777,13 +777,18 @@ class ScoreResult:
     flags: list[str] = field(default_factory=list)  # "off_topic", "injection_removed"
 
     def to_dict(self) -> dict:
-        analysis, self.analysis = self.analysis, None
-        try:
-            out = asdict(self)
-        finally:
-            self.analysis = analysis
-        out["analysis"] = analysis.to_dict() if analysis else None
-        return out
+        return asdict_with_analysis(self)
+
+
+def asdict_with_analysis(obj) -> dict:
+    """`dataclasses.asdict` of a result holding an `analysis`: the analysis as plain dicts, no embeddings."""
+    analysis, obj.analysis = obj.analysis, None
+    try:
+        out = asdict(obj)
+    finally:
+        obj.analysis = analysis
+    out["analysis"] = analysis.to_dict() if analysis is not None else None
+    return out
 
 
 class ScorerFileError(RuntimeError):
