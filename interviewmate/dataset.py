@@ -141,8 +141,13 @@ def read_jsonl(path: Path | str) -> tuple[list[dict], list[int], list[Issue]]:
     if not path.exists():
         raise FileNotFoundError(f"dataset file not found: {path}")
     rows, lines, issues = [], [], []
-    with path.open(encoding="utf-8") as f:
-        for lineno, text in enumerate(f, start=1):
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                issues.append(Issue(lineno, None, f"not valid UTF-8 (byte {e.start + 1})"))
+                continue
             if not text.strip():
                 continue
             try:

@@ -55,6 +55,13 @@ def test_single_field_errors(tmp_path, fixture_rows, change, expected):
         ds.load_rows(write_rows(tmp_path / "one.jsonl", [row]))
 
 
+def test_bad_encoding_is_located(tmp_path, fixture_rows):
+    path = write_rows(tmp_path / "enc.jsonl", fixture_rows[:2])
+    path.write_bytes(path.read_bytes() + b'{"id": "caf\xe9"}\n')
+    with pytest.raises(ds.DatasetError, match="line 3: not valid UTF-8"):
+        ds.load_rows(path)
+
+
 def test_cross_row_checks(tmp_path, fixture_rows):
     rows = [dict(r) for r in fixture_rows]
     rows[1]["id"] = rows[0]["id"]  # duplicate id
