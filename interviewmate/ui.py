@@ -8,6 +8,7 @@ Handlers are plain functions of (inputs, state) so tests can call them without a
 from __future__ import annotations
 
 import logging
+import math
 import re
 import tempfile
 import threading
@@ -236,7 +237,17 @@ def start_interview(ctx: AppContext, role, categories, difficulty, n_questions, 
         "",
         *_controls(session),
         gr.update(visible=False),
+        gr.Timer(active=bool(config.time_limit_s)),  # the countdown ticks only when there is a limit
     )
+
+
+def countdown(session: InterviewSession | None) -> str:
+    """Time left on the current answer (refreshed every second while a time limit is set)."""
+    if session is None or session.finished or not session.config.time_limit_s or session.asked_at is None:
+        return ""
+    left = session.config.time_limit_s - (time.time() - session.asked_at)
+    mins, secs = divmod(math.ceil(left) if left >= 0 else int(-left), 60)  # count down in whole seconds
+    return f"⏱️ **{mins}:{secs:02d} left**" if left >= 0 else f"⏱️ **over time by {mins}:{secs:02d}**"
 
 
 def submit_answer(ctx: AppContext, answer, session: InterviewSession | None, user_key: str, stop_event=None):
@@ -439,7 +450,10 @@ def build_ui(ctx: AppContext) -> gr.Blocks:
                     placeholder="Paste the job ad here",
                 )
                 start = gr.Button("Start interview", variant="primary", elem_id="start-btn")
-            status = gr.Markdown("", elem_id="status")
+            with gr.Row():
+                status = gr.Markdown("", elem_id="status")
+                clock = gr.Markdown("", elem_id="clock")
+            timer = gr.Timer(1.0, active=False)
             with gr.Row():
                 with gr.Column(scale=3):
                     chat = gr.Chatbot(label="Interview", height=520, elem_id="chat")
@@ -481,10 +495,12 @@ def build_ui(ctx: AppContext) -> gr.Blocks:
         start.click(
             lambda *a: start_interview(ctx, *a),
             [role, categories, difficulty, n_questions, job, time_limit],
-            [session, chat, details, status, ideal_md, *controls, summary_box],
+            [session, chat, details, status, ideal_md, *controls, summary_box, timer],
             api_name="start",
             concurrency_limit=None,
         ).then(lambda: gr.update(open=False), None, setup, api_name=False)
+
+        timer.tick(countdown, session, clock, api_name=False, concurrency_limit=None, show_progress="hidden")
 
         grade_fn = _grading_entry(ctx)
         submit_event = submit.click(

@@ -77,6 +77,18 @@ def test_handlers_with_streaming_fake_engine(bank, tmp_path):
     assert "the limit is 6,000" in final[3] and len(session.turns) == 1
 
 
+def test_countdown_shows_time_left_and_overtime(bank):
+    from interviewmate.ui import countdown
+
+    session = InterviewSession.start(bank, InterviewConfig(n_questions=1, time_limit_s=90, seed=1))
+    session.asked_at -= 15
+    assert countdown(session) == "⏱️ **1:15 left**"
+    session.asked_at -= 100
+    assert countdown(session) == "⏱️ **over time by 0:25**"
+    assert countdown(InterviewSession.start(bank, InterviewConfig(n_questions=1, seed=1))) == ""
+    assert countdown(None) == ""
+
+
 def test_engine_failure_and_oom_keep_the_session(bank):
     class OOMCoach(FakeLLMCoach):
         def grade_stream(self, question, answer, stop_event=None):
