@@ -110,7 +110,7 @@ def details_markdown(grade: dict | None, category: str | None = None) -> str:
             )
         )  # one Markdown block
     else:
-        lines.append(safe_md(grade.get("reason")))
+        lines.append(safe_md(re.sub(r"^\s*not scored:\s*", "", str(grade.get("reason") or ""), flags=re.IGNORECASE)))
     if a and (category is None or category in STORY_CATEGORIES):
         star = a.get("star") or {}
         found = [p for p in STAR_PARTS if star.get(p)]
@@ -476,7 +476,11 @@ def build_ui(ctx: AppContext) -> gr.Blocks:
             with gr.Group(visible=False) as summary_box:
                 summary_md = gr.Markdown("")
                 chart = gr.BarPlot(
-                    x="criterion", y="mean (1-5)", y_lim=[0, 5], label="Criteria (mean of best attempts)"
+                    x="criterion",
+                    y="mean (1-5)",
+                    y_lim=[0, 5],
+                    label="Criteria (mean of best attempts)",
+                    elem_id="criteria-chart",
                 )
                 with gr.Row():
                     dl_md = gr.DownloadButton("Download report (Markdown)")

@@ -83,6 +83,10 @@ def test_interview_in_headless_chromium(server):
         expect(chat).to_contain_text("Not scored", timeout=60_000)
         page.locator("#next-btn").click()
         expect(page.get_by_role("heading", name="Your summary")).to_be_visible(timeout=30_000)
+        chart = page.locator("#criteria-chart")
+        chart.scroll_into_view_if_needed()
+        expect(chart.locator("canvas, svg").first).to_be_visible(timeout=30_000)  # the chart really rendered
+        page.wait_for_timeout(500)  # let the bars finish drawing before the screenshot
         page.screenshot(path=str(SHOTS / "03-summary.png"), full_page=True)
         browser.close()
     for name in ("01-question.png", "02-feedback.png", "03-summary.png"):
