@@ -55,6 +55,7 @@ def test_seed_recipe_reproduces_reference_trainable_parameters():
 def run_args(tmp_path, fixture_data, model_dir, *extra):
     return parse("--config", str(ROOT / "training/configs/tiny-cpu.yaml"),
                  "--model_name_or_path", str(model_dir), "--output_dir", str(tmp_path / "run"),
+                 "--results_path", str(tmp_path / "metrics-copy.json"),
                  "--dataset_path", str(fixture_data["dataset"]), "--splits_path", str(fixture_data["splits"]),
                  "--max_train_samples", "12", "--per_device_train_batch_size", "2",
                  "--gradient_accumulation_steps", "1", "--learning_rate", "5e-3", "--logging_steps", "1",
