@@ -140,6 +140,11 @@ CRITERION_FOLLOW_UPS = {
 }
 
 
+def _weakest(crit: dict[str, int]) -> str:
+    """The lowest-scored criterion (ties go to the one listed first)."""
+    return min(CRITERIA, key=lambda c: (crit[c], CRITERIA.index(c)))
+
+
 def _quote(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
     if len(text) > limit:
@@ -169,14 +174,13 @@ class RubricCoach(Coach):
         a = res.analysis
         strengths = self._strengths(a, res.criteria, question)
         improvements = self._improvements(a, res.criteria, question, res.flags)
-        lines = [f"**Score: {res.score}/10**" + (f" (likely {res.band[0]}-{res.band[1]})" if res.band else "")]
-        lines.append(" · ".join(f"{c.capitalize()} {res.criteria[c]}/5" for c in CRITERIA))
+        lines = []  # the score, its band and the criteria are shown by the UI from the Grade's fields
         if strengths:
-            lines += ["", "**What worked**"] + [f"- {s}" for s in strengths]
+            lines += ["**What worked**"] + [f"- {s}" for s in strengths] + [""]
         if improvements:
-            lines += ["", "**What to improve**"] + [f"- {s}" for s in improvements]
+            lines += ["**What to improve**"] + [f"- {s}" for s in improvements] + [""]
         if question.ideal_answer:
-            lines += ["", "A stronger answer is shown below for comparison."]
+            lines.append("Press *Show ideal answer* to compare with a strong answer.")
         return Grade(
             scored=True, score=res.score, criteria=dict(res.criteria), feedback="\n".join(lines), strengths=strengths,
             improvements=improvements, follow_up=self.follow_up(question, answer, a, res.criteria),
@@ -225,7 +229,7 @@ class RubricCoach(Coach):
             out.append(f"Mostly {we_i}: say what you did.")
         if a.length_verdict != "ok":
             out.append(f"Length: {a.length_reason}.")
-        weakest = min(CRITERIA, key=lambda c: (crit[c], CRITERIA.index(c)))
+        weakest = _weakest(crit)
         if crit[weakest] <= 3:
             out.append(f"Weakest: {weakest} ({crit[weakest]}/5). {SUGGESTIONS[weakest]}")
         return out
@@ -243,8 +247,7 @@ class RubricCoach(Coach):
             return q.reference_answers[int(np.argmax(sims))]["follow_up"]
         if q.category in STORY_CATEGORIES and a.star_missing:
             return STAR_FOLLOW_UPS[a.star_missing[-1]]  # the result is the gap interviewers probe most
-        weakest = min(CRITERIA, key=lambda c: (crit[c], CRITERIA.index(c)))
-        return CRITERION_FOLLOW_UPS[weakest]
+        return CRITERION_FOLLOW_UPS[_weakest(crit)]
 
 
 # ---------------------------------------------------------------- LLM engines

@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -198,7 +198,7 @@ class InterviewSession:
 
     def prompt_text(self) -> str:
         """What the interviewer is asking now."""
-        if self.finished or self.current is None:
+        if self.current is None:
             return ""
         return self.pending_follow_up or self.current.item.question
 
@@ -222,16 +222,7 @@ class InterviewSession:
         if self.pending_follow_up:
             kind, question = "follow_up", self.pending_follow_up
             # the follow-up is graded as its own question against the same topic's rubric
-            graded_item = QuestionItem(
-                question_id=item.question_id,
-                question=question,
-                category=item.category,
-                role=item.role,
-                difficulty=item.difficulty,
-                ideal_answer="",
-                key_points=[],
-                reference_answers=[],
-            )
+            graded_item = replace(item, question=question, ideal_answer="", key_points=[], reference_answers=[])
         else:
             kind, question, graded_item = "main", item.question, item
         grade: Grade | None = None
@@ -266,9 +257,6 @@ class InterviewSession:
         self.asked_at = time.time()
         return self.pending_follow_up
 
-    def skip_follow_up(self) -> None:
-        self.pending_follow_up = None
-
     def retry(self) -> str:
         """Answer the current main question again; returns the question."""
         if self.current is None:
@@ -293,20 +281,11 @@ class InterviewSession:
         tries = self.attempts(self.current.item.question_id)
         return tries[-1] if tries else None
 
-    def retry_delta(self) -> dict | None:
-        """How the latest attempt at the current question compares with the one before."""
-        if self.current is None:
-            return None
-        tries = [t for t in self.attempts(self.current.item.question_id) if t.grade.get("scored")]
-        if len(tries) < 2:
-            return None
-        a, b = tries[-2].grade, tries[-1].grade
-        return {
-            "score": (a["score"], b["score"], b["score"] - a["score"]),
-            "criteria": {
-                c: (a["criteria"][c], b["criteria"][c], b["criteria"][c] - a["criteria"][c]) for c in CRITERIA
-            },
-        }
+    def previous_score(self, turn: Turn) -> int | None:
+        """The score of the last scored attempt at the same question before `turn` (for "what changed")."""
+        earlier = [t for t in self.turns[: self.turns.index(turn)]
+                   if t.question_id == turn.question_id and t.kind == "main" and t.grade.get("scored")]  # fmt: skip
+        return earlier[-1].grade["score"] if earlier and turn.kind == "main" else None
 
     def summary(self) -> dict:
         """Per-question scores (best attempt), criteria means, strengths and the top three things to practise."""

@@ -131,10 +131,6 @@ class HistoryStore:
             for r in rows
         ]
 
-    def count_answers(self, user_key: str) -> int:
-        with closing(self._connect()) as db:
-            return db.execute("SELECT COUNT(*) FROM answers WHERE user_key = ?", (user_key,)).fetchone()[0]
-
     def delete_user(self, user_key: str) -> int:
         """Delete every session and answer of a user; returns the number of answers removed."""
         with closing(self._connect()) as db, db:

@@ -30,6 +30,7 @@ from interviewmate.interview import (
     InterviewError,
     InterviewSession,
     Turn,
+    check_answer,
 )
 from interviewmate.prompts import CRITERIA
 from interviewmate.scoring import STORY_CATEGORIES
@@ -71,22 +72,21 @@ def _clip(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def grade_markdown(grade: dict, delta: dict | None = None, turn: Turn | None = None) -> str:
-    """The interviewer's verdict in the chat: score, criteria, feedback, follow-up status."""
+def grade_markdown(grade: dict, previous: int | None = None, turn: Turn | None = None) -> str:
+    """The interviewer's verdict in the chat: score (and its likely range), criteria, then the feedback."""
     if not grade.get("scored"):
         reason = re.sub(r"^\s*not scored:\s*", "", str(grade.get("reason") or ""), flags=re.IGNORECASE)
         guidance = str(grade.get("feedback") or "")
         body = guidance if reason and reason in guidance else f"{reason} {guidance}"
         body = re.sub(r"^\s*not scored:\s*", "", body, flags=re.IGNORECASE)
         return f"**Not scored.** {safe_md(body.strip())}"
+    band = grade.get("band")
+    likely = f" (likely {band[0]}-{band[1]})" if band else ""
     crit = " · ".join(f"{c} {grade['criteria'][c]}/5" for c in CRITERIA)
-    feedback = str(grade.get("feedback") or "")
-    # the rubric coach's feedback opens with the score itself; other engines' replies get a score line here
-    out = [] if re.match(r"\W*score", feedback, re.IGNORECASE) else [f"**Score: {grade['score']}/10** · {crit}"]
-    if delta:
-        before, after, change = delta["score"]
-        sign = "+" if change > 0 else ""
-        out.append(f"Compared with your previous attempt: {before} → {after} ({sign}{change}).")
+    out = [f"**Score: {grade['score']}/10**{likely} · {crit}"]
+    if previous is not None:
+        change = grade["score"] - previous
+        out.append(f"Compared with your previous attempt: {previous} → {grade['score']} ({change:+d}).")
     if grade.get("disagreement"):
         out.append(f"⚠️ {safe_md(grade['disagreement'])}")
     if turn is not None and turn.over_time:
@@ -160,7 +160,9 @@ def render_chat(session: InterviewSession | None) -> list[dict]:
             elif turn.attempt > 1:
                 messages.append({"role": "assistant", "content": f"**Try again:** {safe_md(turn.question)}"})
             messages.append({"role": "user", "content": safe_md(turn.answer)})
-            messages.append({"role": "assistant", "content": grade_markdown(turn.grade, turn=turn)})
+            messages.append(
+                {"role": "assistant", "content": grade_markdown(turn.grade, session.previous_score(turn), turn)}
+            )
     if session.pending_follow_up and not session.finished:
         messages.append(
             {
@@ -172,28 +174,6 @@ def render_chat(session: InterviewSession | None) -> list[dict]:
     if session.finished:
         messages.append({"role": "assistant", "content": "That was the last question. Your summary is below."})
     return messages
-
-
-def _text(content: object) -> str:
-    """Message content as text: a string, or gradio_client's list of {"type": "text", "text": ...} parts."""
-    if isinstance(content, list | tuple):
-        return "".join(_text(c) for c in content)
-    if isinstance(content, dict):
-        return str(content.get("text", ""))
-    return "" if content is None else str(content)
-
-
-def normalize_history(history: object) -> list[dict]:
-    """Chat history as {role, content: str} dicts, whatever shape it arrived in (browser, gradio_client)."""
-    out = []
-    for m in history or []:
-        if isinstance(m, dict):
-            out.append({"role": m.get("role", "assistant"), "content": _text(m.get("content"))})
-        elif isinstance(m, list | tuple) and len(m) == 2:  # legacy [user, bot] pairs
-            out += [{"role": "user", "content": _text(m[0])}, {"role": "assistant", "content": _text(m[1])}]
-        elif hasattr(m, "role"):
-            out.append({"role": m.role, "content": _text(getattr(m, "content", ""))})
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -212,15 +192,12 @@ def _controls(session: InterviewSession | None) -> tuple:
 
 
 def start_interview(ctx: AppContext, role, categories, difficulty, n_questions, job_description, time_limit):
-    jd = job_description or ""
-    if len(jd) > MAX_JOB_DESCRIPTION_CHARS:  # Textbox max_length is not enforced on the server
-        raise gr.Error(f"The job description is {len(jd):,} characters; the limit is {MAX_JOB_DESCRIPTION_CHARS:,}.")
-    config = InterviewConfig(
+    config = InterviewConfig(  # validated (sizes included: max_length is not enforced server-side) on start
         role=role or "general",
         categories=list(categories or []),
         difficulty=difficulty or "any",
         n_questions=int(n_questions or 5),
-        job_description=jd,
+        job_description=job_description or "",
         time_limit_s=int(time_limit) if time_limit else None,
     )
     try:
@@ -255,7 +232,7 @@ def submit_answer(ctx: AppContext, answer, session: InterviewSession | None, use
     if session is None:
         raise gr.Error("Start an interview first: choose your settings and press Start.")
     try:
-        answer_text = _check_size(answer)
+        answer_text = check_answer(answer)  # the browser's max_length is only a hint: enforced here
         messages = render_chat(session)
         question = session.prompt_text()
         messages.append({"role": "user", "content": safe_md(answer_text)})
@@ -281,8 +258,6 @@ def submit_answer(ctx: AppContext, answer, session: InterviewSession | None, use
                 logger.warning("could not save history: %s", e)
         status = f"Graded: {question[:60]}{'...' if len(question) > 60 else ''}"
         chat = render_chat(session)
-        if turn.kind == "main" and turn.attempt > 1 and (delta := session.retry_delta()):
-            chat[-2 if session.pending_follow_up else -1]["content"] = grade_markdown(turn.grade, delta, turn)
         category = next(p.item.category for p in session.plan if p.item.question_id == turn.question_id)
         yield session, chat, details_markdown(turn.grade, category), status, ""
     except InterviewError as e:
@@ -296,15 +271,6 @@ def submit_answer(ctx: AppContext, answer, session: InterviewSession | None, use
             msg = f"Grading failed ({type(e).__name__}). Your interview is safe: submit the answer again."
         gr.Warning(msg)
         yield session, render_chat(session), gr.skip(), msg, gr.skip()
-
-
-def _check_size(answer) -> str:
-    text = answer if isinstance(answer, str) else ""
-    if len(text) > MAX_ANSWER_CHARS:  # enforced here: the browser's max_length is only a hint
-        raise InterviewError(f"Your answer is {len(text):,} characters; the limit is {MAX_ANSWER_CHARS:,}.")
-    if not text.strip():
-        raise InterviewError("Your answer is empty: type your answer, then press Submit.")
-    return text
 
 
 def try_again(session: InterviewSession | None):

@@ -13,12 +13,33 @@ from interviewmate.interview import InterviewConfig, InterviewSession
 from interviewmate.ui import (
     AppContext,
     grade_markdown,
-    normalize_history,
     render_chat,
     safe_md,
     start_interview,
     submit_answer,
 )
+
+
+def _text(content: object) -> str:
+    """Message content as text: a string, or gradio_client's list of {"type": "text", "text": ...} parts."""
+    if isinstance(content, list | tuple):
+        return "".join(_text(c) for c in content)
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return "" if content is None else str(content)
+
+
+def normalize_history(history: object) -> list[dict]:
+    """Chat history as {role, content: str} dicts, from whatever shape gradio_client returns it in."""
+    out = []
+    for m in history or []:
+        if isinstance(m, dict):
+            out.append({"role": m.get("role", "assistant"), "content": _text(m.get("content"))})
+        elif isinstance(m, list | tuple) and len(m) == 2:  # legacy [user, bot] pairs
+            out += [{"role": "user", "content": _text(m[0])}, {"role": "assistant", "content": _text(m[1])}]
+        elif hasattr(m, "role"):
+            out.append({"role": m.role, "content": _text(getattr(m, "content", ""))})
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +90,7 @@ def test_handlers_with_streaming_fake_engine(bank, tmp_path):
     assert streamed and streamed[-1].startswith("Score: 3/10")  # the partial reply was shown while streaming
     session, chat, details = final[0], final[1], final[2]
     assert any("Score: 3/10" in m["content"] for m in chat) and "Follow-up:" in chat[-1]["content"]
-    assert "Score 3/10" in details and ctx.store.count_answers("u") == 1
+    assert "Score 3/10" in details and ctx.store.progress("u")[0]["answers"] == 1
 
     final, _ = drain(submit_answer(ctx, "", session, "u"))  # empty: a message, the session carries on
     assert "empty" in final[3] and final[0] is session and len(session.turns) == 1
@@ -142,6 +163,8 @@ def test_gradio_client_round_trip_through_an_interview(tmp_path, bank):
         assert "STAR parts" not in details  # a data_ml question: the STAR checklist is for stories only
         chat = normalize_history(client.predict(api_name="/try_again")[0])
         assert chat[-1]["content"].startswith("**Try again:**")
+        chat = normalize_history(client.predict(strong, "client-user", api_name="/answer")[0])
+        assert any("Compared with your previous attempt" in m["content"] for m in chat)  # what changed, kept in chat
         client.predict("I do not know.", "client-user", api_name="/answer")
         out = client.predict("client-user", api_name="/next_question")
         assert "Question 2 of 2" in out[1] and "Question 2 of 2" in normalize_history(out[0])[-1]["content"]
@@ -150,6 +173,6 @@ def test_gradio_client_round_trip_through_an_interview(tmp_path, bank):
         assert "Your summary" in summary and "| 1 |" in summary
         assert open(md_file).read().startswith("# InterviewMate session report")
         assert '"turns"' in open(json_file).read()
-        assert "Deleted your history (2 answers)" in client.predict("client-user", api_name="/delete_history")
+        assert "Deleted your history (3 answers)" in client.predict("client-user", api_name="/delete_history")
     finally:
         demo.close()
