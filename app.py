@@ -76,6 +76,7 @@ def create_demo(args: argparse.Namespace):
         try:
             coach = make_coach(
                 args.engine,
+                scorer=rubric.scorer,  # the LLM's scores are checked against the scorer already loaded
                 base_model=args.base_model,
                 adapter=args.adapter,
                 quantization=args.quantization,

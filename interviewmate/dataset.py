@@ -195,10 +195,11 @@ def near_duplicates(texts: list[str], n: int, threshold: float) -> list[tuple[in
 
 
 def spearman(xs: list[float], ys: list[float]) -> float:
+    """Spearman's rank correlation; nan when it is undefined (fewer than 3 pairs, or a side is constant)."""
     from scipy.stats import spearmanr
 
     if len(xs) < 3 or len(set(xs)) < 2 or len(set(ys)) < 2:
-        return 0.0
+        return float("nan")
     return float(spearmanr(xs, ys).statistic)
 
 

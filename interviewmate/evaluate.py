@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from interviewmate.dataset import spearman  # one definition: nan when a side is constant
 from interviewmate.prompts import CRITERIA
 
 logger = logging.getLogger(__name__)
@@ -44,14 +45,6 @@ def mae(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
 def rmse(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
     y, p = np.asarray(y_true, float), np.asarray(y_pred, float)
     return float(np.sqrt(((y - p) ** 2).mean())) if len(y) else float("nan")
-
-
-def spearman(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
-    from scipy.stats import spearmanr
-
-    if len(y_true) < 3 or len(set(y_true)) < 2 or len(set(y_pred)) < 2:
-        return float("nan")
-    return float(spearmanr(y_true, y_pred).statistic)
 
 
 def quadratic_weighted_kappa(y_true: Sequence[int], y_pred: Sequence[int], lo: int = 1, hi: int = 10) -> float:

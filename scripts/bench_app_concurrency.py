@@ -25,6 +25,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -51,11 +53,6 @@ def run_user(url: str, answers: list[str], n_questions: int, seed: int, out: dic
     except Exception as e:  # counted, not raised: the point is to see how many requests fail
         errors.append(f"{type(e).__name__}: {e}")
     out[seed] = {"latencies": latencies, "errors": errors}
-
-
-def percentile(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))] if s else float("nan")
 
 
 def main() -> None:
@@ -115,8 +112,8 @@ def main() -> None:
         "errors": len(errors),
         "error_samples": errors[:5],
         "turn_latency_s": {
-            "p50": round(percentile(lat, 0.5), 4),
-            "p95": round(percentile(lat, 0.95), 4),
+            "p50": round(float(np.percentile(lat, 50)), 4) if lat else None,
+            "p95": round(float(np.percentile(lat, 95)), 4) if lat else None,
             "max": round(max(lat), 4) if lat else None,
             "mean": round(statistics.fmean(lat), 4) if lat else None,
         },

@@ -3,9 +3,8 @@ round trip with gradio_client through a whole short interview."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
+from conftest import free_port
 from test_interview import FakeLLMCoach
 
 from interviewmate.coach import Grade, question_bank
@@ -132,12 +131,6 @@ def test_app_falls_back_to_rubric_when_the_model_cannot_load(tmp_path):
     config = demo.get_config_file()
     texts = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
     assert "could not be started" in texts and "Running on the offline rubric coach instead" in texts
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_gradio_client_round_trip_through_an_interview(tmp_path, bank):

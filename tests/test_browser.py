@@ -6,21 +6,14 @@ Saves screenshots to results/screenshots/ (the report uses them).
 from __future__ import annotations
 
 import shutil
-import socket
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = ROOT / "results" / "screenshots"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fixture_rows_all():
