@@ -17,7 +17,19 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from interviewmate.prompts import CRITERIA, coach_messages, format_feedback
+from interviewmate.prompts import coach_messages, format_feedback
+from interviewmate.rubric import (
+    CATEGORIES,
+    CONTRAST_ID_CODES,
+    CONTRAST_KINDS,
+    CONTRAST_MINIMUMS,
+    CRITERIA,
+    DIFFICULTIES,
+    ROLES,
+    SCORE_RANGES,
+    quality_tier,
+    score_range,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,18 +38,9 @@ DATASET_PATH = DATA_DIR / "interview_qa.jsonl"
 SPLITS_PATH = DATA_DIR / "splits.json"
 SPLIT_FILES_DIR = DATA_DIR / "splits"
 CARD_PATH = DATA_DIR / "README.md"
+CONTRAST_PATH = DATA_DIR / "contrast_qa.jsonl"
 
-CATEGORIES = (
-    "behavioral", "situational", "general", "technical", "data_ml",
-    "system_design", "leadership", "product", "analytical", "values",
-)  # fmt: skip
-ROLES = (
-    "software engineer", "data scientist", "ml engineer", "product manager", "engineering manager",
-    "data analyst", "devops/sre", "staff engineer", "general",
-)  # fmt: skip
-DIFFICULTIES = ("easy", "medium", "hard")
 SPLIT_NAMES = ("train", "validation", "test")
-SCORE_BANDS = ("1-2", "3-4", "5-6", "7-8", "9-10")
 
 # field -> (type, required non-empty); question-level fields are repeated on every row of a question
 FIELDS: dict[str, type] = {
@@ -77,26 +80,28 @@ class DatasetError(ValueError):
         super().__init__(f"{len(issues)} problem(s) in {self.path}:\n{shown}{more}")
 
 
-def band(score: int) -> str:
-    """The quality band of an overall score: strong (8-10), middling (5-7) or weak (1-4)."""
-    return "strong" if score >= 8 else "middling" if score >= 5 else "weak"
+def _contrast_fields(row: dict) -> dict[str, type]:
+    fields = {**FIELDS, "kind": str}
+    if row.get("kind") == "follow_up_answer":
+        fields["source_id"] = str
+    return fields
 
 
-def histogram_band(score: int) -> str:
-    lo = (score - 1) // 2 * 2 + 1
-    return f"{lo}-{lo + 1}"
+def check_row(row: object, contrast: bool = False) -> list[tuple[str | None, str]]:
+    """Schema, type and range checks for one row. Returns (field, message) pairs; empty when valid.
 
-
-def check_row(row: object) -> list[tuple[str | None, str]]:
-    """Schema, type and range checks for one row. Returns (field, message) pairs; empty when valid."""
+    `contrast` checks a row of the contrast set instead: the same schema plus `kind` (and `source_id` for
+    follow-up answers), an id like 'tec-012-cs1', and the word and score range of its kind.
+    """
     if not isinstance(row, dict):
         return [(None, f"expected a JSON object, got {type(row).__name__}")]
     problems: list[tuple[str | None, str]] = []
-    for name in sorted(set(FIELDS) - row.keys()):
+    fields = _contrast_fields(row) if contrast else FIELDS
+    for name in sorted(set(fields) - row.keys()):
         problems.append((name, "missing"))
-    for name in sorted(row.keys() - set(FIELDS)):
+    for name in sorted(row.keys() - set(fields)):
         problems.append((name, "unknown field"))
-    for name, kind in FIELDS.items():
+    for name, kind in fields.items():
         if name not in row:
             continue
         value = row[name]
@@ -110,7 +115,9 @@ def check_row(row: object) -> list[tuple[str | None, str]]:
         return problems
     if not re.fullmatch(r"[a-z]+-\d{3}", row["question_id"]):
         problems.append(("question_id", f"{row['question_id']!r} does not look like 'beh-017'"))
-    if not re.fullmatch(re.escape(row["question_id"]) + r"-[a-z]", row["id"]):
+    if contrast:
+        problems += _check_contrast_kind(row)
+    elif not re.fullmatch(re.escape(row["question_id"]) + r"-[a-z]", row["id"]):
         problems.append(("id", f"{row['id']!r} must be the question_id plus '-a', '-b', ..."))
     for name, allowed in (("category", CATEGORIES), ("role", ROLES), ("difficulty", DIFFICULTIES)):
         if row[name] not in allowed:
@@ -135,7 +142,24 @@ def check_row(row: object) -> list[tuple[str | None, str]]:
     return problems
 
 
-def read_jsonl(path: Path | str) -> tuple[list[dict], list[int], list[Issue]]:
+def _check_contrast_kind(row: dict) -> list[tuple[str | None, str]]:
+    kind = row["kind"]
+    if kind not in CONTRAST_KINDS:
+        return [("kind", f"{kind!r} is not one of {', '.join(CONTRAST_KINDS)}")]
+    problems: list[tuple[str | None, str]] = []
+    code = CONTRAST_ID_CODES[kind]
+    if not re.fullmatch(re.escape(row["question_id"]) + "-" + code + r"\d{1,2}", row["id"]):
+        problems.append(("id", f"{row['id']!r} must be the question_id plus '-{code}1', '-{code}2', ... for {kind}"))
+    lo_words, hi_words, lo_score, hi_score = CONTRAST_KINDS[kind]
+    n = len(row["answer"].split())
+    if not lo_words <= n <= hi_words:
+        problems.append(("answer", f"{n} words; {kind} answers have {lo_words}-{hi_words}"))
+    if not lo_score <= row["score"] <= hi_score:
+        problems.append(("score", f"{row['score']} is outside {lo_score}-{hi_score}, the range of {kind} answers"))
+    return problems
+
+
+def read_jsonl(path: Path | str, contrast: bool = False) -> tuple[list[dict], list[int], list[Issue]]:
     """Read rows and their 1-based line numbers; JSON and schema problems are collected, not raised."""
     path = Path(path)
     if not path.exists():
@@ -155,7 +179,7 @@ def read_jsonl(path: Path | str) -> tuple[list[dict], list[int], list[Issue]]:
             except json.JSONDecodeError as e:
                 issues.append(Issue(lineno, None, f"invalid JSON ({e.msg} at column {e.colno})"))
                 continue
-            row_problems = check_row(row)
+            row_problems = check_row(row, contrast=contrast)
             issues += [Issue(lineno, fld, msg) for fld, msg in row_problems]
             if not row_problems:
                 rows.append(row)
@@ -226,7 +250,7 @@ def validate_rows(rows: list[dict], lines: list[int] | None = None, whole_set: b
                     issues.append(
                         Issue(lines[k], name, f"differs from line {lines[idx[0]]} of the same question {qid}")
                     )
-        bands = Counter(band(rows[k]["score"]) for k in idx)
+        bands = Counter(quality_tier(rows[k]["score"]) for k in idx)
         if len(idx) == 3 and set(bands) != {"strong", "middling", "weak"}:
             issues.append(Issue(lines[idx[0]], "score", f"question {qid} needs one strong (8-10), one middling (5-7) "
                                 f"and one weak (1-4) answer; got {dict(bands)}"))  # fmt: skip
@@ -246,8 +270,8 @@ def validate_rows(rows: list[dict], lines: list[int] | None = None, whole_set: b
             issues.append(Issue(lines[j], name, f"{'identical to' if jac == 1 else 'near-duplicate of'} the {name} "
                                 f"on line {lines[i]} (Jaccard {jac:.2f})"))  # fmt: skip
     if whole_set and rows:
-        hist = Counter(histogram_band(r["score"]) for r in rows)
-        for b in SCORE_BANDS:
+        hist = Counter(score_range(r["score"]) for r in rows)
+        for b in SCORE_RANGES:
             if hist[b] / len(rows) < MIN_BAND_SHARE:
                 issues.append(Issue(None, "score", f"score band {b} holds {hist[b] / len(rows):.1%} of rows "
                                     f"(at least {MIN_BAND_SHARE:.0%} required)"))  # fmt: skip
@@ -267,19 +291,135 @@ def validate_file(path: Path | str = DATASET_PATH, whole_set: bool = True) -> li
     return rows
 
 
+def validate_contrast_rows(
+    rows: list[dict], lines: list[int], main_rows: list[dict], splits: dict | None, whole_set: bool = True
+) -> list[Issue]:
+    """Cross-row checks of the contrast set against the main set: ids, question fields, the follow-up a
+    follow-up answer answers, split membership, duplicates (within the set and against the main set), counts."""
+    issues: list[Issue] = []
+    questions = {r["question_id"]: r for r in main_rows}
+    main_by_id = {r["id"]: r for r in main_rows}
+    owner = {q: name for name in SPLIT_NAMES for q in (splits or {}).get(name, [])}
+    seen: dict[str, int] = {}
+    for row, line in zip(rows, lines, strict=True):
+        if row["id"] in seen:
+            issues.append(Issue(line, "id", f"duplicate id {row['id']!r} (first on line {seen[row['id']]})"))
+        seen.setdefault(row["id"], line)
+        q = questions.get(row["question_id"])
+        if q is None:
+            issues.append(Issue(line, "question_id", f"{row['question_id']!r} is not a question of the main set"))
+            continue
+        if splits is not None and row["question_id"] not in owner:
+            issues.append(Issue(line, "question_id", f"{row['question_id']!r} is in no split of splits.json"))
+        own = ("category", "role", "difficulty")
+        for name in own if row["kind"] == "follow_up_answer" else QUESTION_FIELDS:
+            if row[name] != q[name]:
+                issues.append(Issue(line, name, f"differs from question {row['question_id']} of the main set"))
+        if row["kind"] == "follow_up_answer":
+            source = main_by_id.get(row["source_id"])
+            if source is None or source["question_id"] != row["question_id"]:
+                issues.append(Issue(line, "source_id", f"{row['source_id']!r} is not a main-set row of question "
+                                    f"{row['question_id']}"))  # fmt: skip
+            elif row["question"].strip() != source["follow_up"].strip():
+                issues.append(Issue(line, "question", f"must be the follow-up of {row['source_id']} (the question "
+                                    "a follow-up answer answers)"))  # fmt: skip
+    n_main = len(main_rows)
+    for name in ("answer", "feedback"):
+        texts = [r[name] for r in main_rows] + [r[name] for r in rows]
+        for i, j, jac in near_duplicates(texts, 3, NEAR_DUP_TEXT):
+            if j < n_main:  # both in the main set: the main validator's business
+                continue
+            where = f"main-set row {main_rows[i]['id']}" if i < n_main else f"line {lines[i - n_main]}"
+            issues.append(Issue(lines[j - n_main], name, f"{'identical to' if jac == 1 else 'near-duplicate of'} the "
+                                f"{name} of {where} (Jaccard {jac:.2f})"))  # fmt: skip
+    if whole_set:
+        kinds = Counter(r["kind"] for r in rows)
+        for kind, minimum in CONTRAST_MINIMUMS.items():
+            if kinds[kind] < minimum:
+                issues.append(Issue(None, "kind", f"{kinds[kind]} {kind} rows; at least {minimum} required"))
+        if splits is not None:
+            for kind in CONTRAST_KINDS:
+                in_splits = {owner.get(r["question_id"]) for r in rows if r["kind"] == kind}
+                for name in SPLIT_NAMES:
+                    if name not in in_splits:
+                        issues.append(Issue(None, "question_id", f"no {kind} row for a {name} question"))
+    return issues
+
+
+def validate_contrast_file(
+    path: Path | str = CONTRAST_PATH,
+    main_path: Path | str = DATASET_PATH,
+    splits_path: Path | str | None = SPLITS_PATH,
+    whole_set: bool = True,
+) -> list[dict]:
+    """Load and check the contrast set against the main set and its splits; raise `DatasetError` on problems."""
+    rows, lines, issues = read_jsonl(path, contrast=True)
+    splits = load_splits(splits_path) if splits_path else None
+    issues += validate_contrast_rows(rows, lines, load_rows(main_path), splits, whole_set=whole_set)
+    if issues:
+        raise DatasetError(path, sorted(issues, key=lambda i: (i.line or 0, i.field or "")))
+    return rows
+
+
+def load_contrast(path: Path | str = CONTRAST_PATH) -> list[dict]:
+    """The contrast rows (schema-checked; `validate_contrast_file` runs the cross-checks too)."""
+    rows, _, issues = read_jsonl(path, contrast=True)
+    if issues:
+        raise DatasetError(path, issues)
+    return rows
+
+
+def contrast_statistics(rows: list[dict], splits: dict) -> dict:
+    """Counts per kind and split, score distribution and answer length per kind (for the card)."""
+    owner = {q: name for name in SPLIT_NAMES for q in splits.get(name, [])}
+    out = {}
+    for kind in CONTRAST_KINDS:
+        part = [r for r in rows if r["kind"] == kind]
+        if not part:
+            continue
+        words = [len(r["answer"].split()) for r in part]
+        scores = [r["score"] for r in part]
+        out[kind] = {
+            "rows": len(part),
+            "questions": len({r["question_id"] for r in part}),
+            "splits": {name: sum(owner.get(r["question_id"]) == name for r in part) for name in SPLIT_NAMES},
+            "score_mean": round(statistics.fmean(scores), 2),
+            "score_min": min(scores),
+            "score_max": max(scores),
+            "words_median": statistics.median(words),
+            "words_min": min(words),
+            "words_max": max(words),
+            "categories": dict(sorted(Counter(r["category"] for r in part).items())),
+        }
+    return out
+
+
+def contrast_markdown(stats: dict) -> str:
+    """The contrast section's generated statistics."""
+    out = ["| kind | rows | questions | train / validation / test rows | score mean (min-max) | words median "
+           "(min-max) |", "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for kind, d in stats.items():
+        sp = " / ".join(str(d["splits"][n]) for n in SPLIT_NAMES)
+        out.append(f"| `{kind}` | {d['rows']} | {d['questions']} | {sp} | {d['score_mean']} ({d['score_min']}-"
+                   f"{d['score_max']}) | {d['words_median']} ({d['words_min']}-{d['words_max']}) |")  # fmt: skip
+    out += ["", "| kind | rows per category |", "| --- | --- |"]
+    out += [f"| `{k}` | " + ", ".join(f"{c} {n}" for c, n in d["categories"].items()) + " |" for k, d in stats.items()]
+    return "\n".join(out)
+
+
 def statistics_of(rows: list[dict]) -> dict:
     """Counts and distributions the dataset card reports."""
     words_by_band: dict[str, list[int]] = defaultdict(list)
     for r in rows:
-        words_by_band[band(r["score"])].append(len(r["answer"].split()))
-    hist = Counter(histogram_band(r["score"]) for r in rows)
+        words_by_band[quality_tier(r["score"])].append(len(r["answer"].split()))
+    hist = Counter(score_range(r["score"]) for r in rows)
     return {
         "rows": len(rows),
         "questions": len({r["question_id"] for r in rows}),
         "categories": dict(sorted(Counter(r["category"] for r in rows).items())),
         "roles": dict(sorted(Counter(r["role"] for r in rows).items())),
         "difficulties": {d: sum(r["difficulty"] == d for r in rows) for d in DIFFICULTIES},
-        "score_histogram": {b: hist[b] for b in SCORE_BANDS},
+        "score_histogram": {b: hist[b] for b in SCORE_RANGES},
         "scores": {s: sum(r["score"] == s for r in rows) for s in range(1, 11)},
         "answer_words_by_band": {
             b: {"mean": round(statistics.fmean(v), 1), "median": statistics.median(v), "min": min(v), "max": max(v)}
@@ -383,16 +523,17 @@ def stats_markdown(stats: dict, splits: dict | None = None) -> str:
 
 
 STATS_BEGIN, STATS_END = "<!-- stats:begin -->", "<!-- stats:end -->"
+CONTRAST_BEGIN, CONTRAST_END = "<!-- contrast:begin -->", "<!-- contrast:end -->"
 
 
-def update_card(card: Path, stats: dict, splits: dict | None) -> bool:
-    """Replace the generated statistics block of the dataset card; True when the card changed."""
+def update_card(card: Path, body: str, begin: str = STATS_BEGIN, end: str = STATS_END) -> bool:
+    """Replace one generated block (between `begin` and `end`) of the dataset card; True when the card changed."""
     text = card.read_text(encoding="utf-8")
-    if STATS_BEGIN not in text or STATS_END not in text:
-        raise ValueError(f"{card} has no {STATS_BEGIN} ... {STATS_END} block to update")
-    head, rest = text.split(STATS_BEGIN, 1)
-    _, tail = rest.split(STATS_END, 1)
-    new = f"{head}{STATS_BEGIN}\n{stats_markdown(stats, splits)}\n{STATS_END}{tail}"
+    if begin not in text or end not in text:
+        raise ValueError(f"{card} has no {begin} ... {end} block to update")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{begin}\n{body}\n{end}{tail}"
     if new != text:
         card.write_text(new, encoding="utf-8")
     return new != text
@@ -401,19 +542,32 @@ def update_card(card: Path, stats: dict, splits: dict | None) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m interviewmate.dataset", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    v = sub.add_parser("validate", help="check the file; print statistics; exit 1 on any problem")
+    v = sub.add_parser("validate", help="check the file and the contrast set; print statistics; exit 1 on a problem")
     v.add_argument("path", nargs="?", default=str(DATASET_PATH))
     v.add_argument("--no-whole-set", action="store_true", help="skip the band-share and length checks")
     v.add_argument("--json", action="store_true", help="print statistics as JSON")
+    vc = sub.add_parser("validate-contrast", help="check a contrast file (or a draft of one) against the main set")
+    vc.add_argument("path", nargs="?", default=str(CONTRAST_PATH))
+    vc.add_argument("--partial", action="store_true", help="a draft: skip the per-kind counts and split coverage")
     s = sub.add_parser("split", help="write data/splits.json and data/splits/*.jsonl")
     s.add_argument("path", nargs="?", default=str(DATASET_PATH))
     s.add_argument("--seed", type=int, default=17)
-    c = sub.add_parser("card", help="regenerate the statistics block of data/README.md")
+    c = sub.add_parser("card", help="regenerate the statistics blocks of data/README.md")
     c.add_argument("path", nargs="?", default=str(DATASET_PATH))
     args = parser.parse_args(argv)
 
+    if args.command == "validate-contrast":
+        try:
+            rows = validate_contrast_file(args.path, whole_set=not args.partial)
+        except (DatasetError, FileNotFoundError) as e:
+            print(e, file=sys.stderr)
+            return 1
+        print(contrast_markdown(contrast_statistics(rows, load_splits())))
+        print(f"OK: {len(rows)} contrast rows, no problems found")
+        return 0
     try:
         rows = validate_file(args.path, whole_set=not getattr(args, "no_whole_set", False))
+        contrast = validate_contrast_file(main_path=args.path) if CONTRAST_PATH.exists() else None
     except (DatasetError, FileNotFoundError) as e:
         print(e, file=sys.stderr)
         return 1
@@ -421,6 +575,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "validate":
         print(json.dumps(stats, indent=2) if args.json else stats_markdown(stats))
         print(f"OK: {stats['rows']} rows, {stats['questions']} questions, no problems found")
+        if contrast is not None:
+            print(f"OK: {len(contrast)} contrast rows ({CONTRAST_PATH.name}), no problems found")
     elif args.command == "split":
         splits = make_splits(rows, seed=args.seed)
         SPLITS_PATH.write_text(json.dumps(splits, indent=1) + "\n")
@@ -430,7 +586,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     elif args.command == "card":
         splits = load_splits() if SPLITS_PATH.exists() else None
-        changed = update_card(CARD_PATH, stats, splits)
+        changed = update_card(CARD_PATH, stats_markdown(stats, splits))
+        if contrast is not None and splits is not None:
+            body = contrast_markdown(contrast_statistics(contrast, splits))
+            changed |= update_card(CARD_PATH, body, CONTRAST_BEGIN, CONTRAST_END)
         print(f"{CARD_PATH}: {'updated' if changed else 'already current'}")
     return 0
 

@@ -199,7 +199,7 @@ def fig_dataset_counts(stats: dict, path: Path) -> None:
 def fig_score_histogram(stats: dict, path: Path) -> None:
     from matplotlib.patches import Patch
 
-    from interviewmate.dataset import band
+    from interviewmate.rubric import quality_tier as band
 
     with plt.rc_context(FIG_STYLE):
         fig, ax = plt.subplots(figsize=(3.4, 2.4))
@@ -215,7 +215,7 @@ def fig_score_histogram(stats: dict, path: Path) -> None:
 
 
 def fig_length_by_score(rows: list[dict], spearman: float, path: Path) -> None:
-    from interviewmate.dataset import band
+    from interviewmate.rubric import quality_tier as band
 
     with plt.rc_context(FIG_STYLE):
         fig, ax = plt.subplots(figsize=(3.4, 2.4))
