@@ -567,7 +567,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         rows = validate_file(args.path, whole_set=not getattr(args, "no_whole_set", False))
-        contrast = validate_contrast_file(main_path=args.path) if CONTRAST_PATH.exists() else None
+        # the contrast set belongs to the shipped main set; a different main file is checked alone
+        shipped = Path(args.path).resolve() == DATASET_PATH.resolve()
+        contrast = validate_contrast_file() if shipped and CONTRAST_PATH.exists() else None
     except (DatasetError, FileNotFoundError) as e:
         print(e, file=sys.stderr)
         return 1

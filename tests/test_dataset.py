@@ -162,3 +162,56 @@ def test_splits_split_files_and_card_are_current():
         assert on_disk == part, f"data/splits/{name}.jsonl is stale"
     card = ds.CARD_PATH.read_text()
     assert ds.stats_markdown(ds.statistics_of(rows), splits) in card, "run `python -m interviewmate.dataset card`"
+    contrast = ds.validate_contrast_file()
+    assert ds.contrast_markdown(ds.contrast_statistics(contrast, splits)) in card, "run `make data`"
+
+
+def test_shipped_contrast_set_is_valid_and_covers_every_kind_and_split():
+    rows = ds.validate_contrast_file()  # schema, kinds, ranges, sources, splits, duplicates, minimums
+    stats = ds.contrast_statistics(rows, ds.load_splits())
+    for kind, minimum in ds.CONTRAST_MINIMUMS.items():
+        assert stats[kind]["rows"] >= minimum
+        assert all(stats[kind]["splits"][name] > 0 for name in ds.SPLIT_NAMES)
+
+
+_WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa".split()
+
+
+def _contrast_row(main: dict, n: int, **change) -> dict:
+    """A valid concise_strong row whose answer and feedback are unique to `n` (no near-duplicates)."""
+    words = " ".join(f"{w}{n}" for w in _WORDS)
+    row = dict(main, id=main["question_id"] + "-cs1", kind="concise_strong", score=9,
+               criteria={"relevance": 5, "structure": 4, "specificity": 4, "communication": 5},
+               answer=f"A short and correct answer with its own words {words} and one example.",
+               feedback=f"Feedback written for this answer alone, quoting {words}.")  # fmt: skip
+    return {**row, **change}
+
+
+def test_contrast_errors_name_line_and_field(tmp_path):
+    main = ds.load_rows()
+    first, other = main[0], next(r for r in main if r["question_id"] != main[0]["question_id"])
+    short = next(r for r in main if 20 <= len(r["answer"].split()) <= 70)  # a main answer the kind's range allows
+    rows = [
+        _contrast_row(first, 1),  # line 1: valid
+        _contrast_row(first, 2, id=first["question_id"] + "-cs2", kind="concise"),  # 2: unknown kind
+        _contrast_row(first, 3, id=first["question_id"] + "-cs3", answer="Too short."),  # 3: word range
+        _contrast_row(first, 4, id=first["question_id"] + "-pw1"),  # 4: id code does not match the kind
+        _contrast_row(first, 5, id=first["question_id"] + "-cs4", question=other["question"]),  # 5: question field
+        _contrast_row(first, 6, id=first["question_id"] + "-fu1", kind="follow_up_answer", source_id=other["id"],
+                      score=5, criteria={"relevance": 3, "structure": 3, "specificity": 2, "communication": 3},
+                      question=first["follow_up"]),  # 6: source row of another question
+        _contrast_row(first, 7, id=first["question_id"] + "-cs5", answer=short["answer"]),  # 7: copies a main answer
+    ]
+    path = write_rows(tmp_path / "contrast.jsonl", rows)
+    with pytest.raises(ds.DatasetError) as err:
+        ds.validate_contrast_file(path, whole_set=False)
+    text = str(err.value)
+    assert ", line 1:" not in text
+    assert "line 2: kind: 'concise' is not one of" in text
+    assert "line 3: answer: 2 words; concise_strong answers have 20-70" in text
+    assert "line 4: id:" in text and "-cs1', '-cs2', ... for concise_strong" in text
+    assert "line 5: question: differs from question" in text
+    assert "line 6: source_id:" in text
+    assert f"line 7: answer: identical to the answer of main-set row {short['id']}" in text
+    with pytest.raises(ds.DatasetError, match="at least 120 required"):
+        ds.validate_contrast_file(write_rows(tmp_path / "one.jsonl", rows[:1]))
