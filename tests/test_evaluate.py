@@ -1,89 +1,113 @@
-"""Evaluation metrics on hand-computed examples, and one end-to-end run on the fixture dataset."""
+"""Metrics with intervals, the baselines, the stress set, the outside-data loader and the evaluation command."""
 
 from __future__ import annotations
 
 import json
-import math
 
+import numpy as np
 import pytest
 
-from interviewmate.evaluate import (
-    calibration_table,
-    latency_stats,
-    mae,
-    main,
-    metrics_for,
-    quadratic_weighted_kappa,
-    ranking_accuracy,
-    rmse,
-)
+from interviewmate import metrics as M
+from interviewmate.evaluate import evaluate_outside, evaluate_stress, load_semeval, main, metrics_for
 
 
-def test_mae_and_rmse():
-    assert mae([1, 2, 3], [2, 2, 5]) == pytest.approx(1.0)
-    assert rmse([1, 2, 3], [2, 2, 5]) == pytest.approx(math.sqrt(5 / 3))
+def test_point_metrics():
+    assert M.mae([1, 2, 3], [1, 3, 5]) == pytest.approx(1.0)
+    assert M.rmse([0, 0], [3, 4]) == pytest.approx(np.sqrt(12.5))
+    assert M.quadratic_weighted_kappa([1, 5, 10], [1, 5, 10]) == pytest.approx(1.0)
+    assert M.quadratic_weighted_kappa([1, 2, 3, 4], [4, 3, 2, 1]) < 0
+    assert np.isnan(M.spearman([1, 1, 1], [1, 2, 3]))
+    assert M.auc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0 and M.auc([0, 1], [0.5, 0.5]) == 0.5
 
 
-def test_quadratic_weighted_kappa():
-    assert quadratic_weighted_kappa([1, 5, 10, 3], [1, 5, 10, 3]) == pytest.approx(1.0)
-    # by hand: observed weighted disagreement 0.25, expected 1.25 -> 1 - 0.25 / 1.25
-    assert quadratic_weighted_kappa([1, 2, 3], [1, 3, 3], lo=1, hi=3) == pytest.approx(0.8)
-    assert quadratic_weighted_kappa([1, 2, 3], [3, 2, 1], lo=1, hi=3) < 0
+def test_pair_accuracy_is_within_question_and_counts_ties_half():
+    q = ["a", "a", "a", "b", "b"]
+    y = [9, 5, 2, 8, 3]
+    assert M.pair_accuracy(q, y, [3.0, 2.0, 1.0, 0.0, 9.0]) == pytest.approx(3 / 4)  # b's pair is reversed
+    assert M.pair_accuracy(q, y, [1.0, 1.0, 0.0, 5.0, 1.0]) == pytest.approx(3.5 / 4)  # one tie in a
+    assert M.questions_fully_ordered(q, y, [3.0, 2.0, 1.0, 0.0, 9.0]) == 0.5
 
 
-def test_ranking_accuracy():
-    qids = ["a", "a", "a", "b", "b", "b", "c", "c"]
-    y = [9, 6, 2, 8, 5, 1, 9, 2]
-    p = [8, 7, 3, 5, 6, 2, 4, 4]  # a: 3/3; b: 2/3; c: a tie counts half
-    r = ranking_accuracy(qids, y, p)
-    assert r["pairs"] == 7 and r["questions"] == 3
-    assert r["pair_accuracy"] == pytest.approx(5.5 / 7)
-    assert r["questions_fully_ordered"] == pytest.approx(1 / 3)
-
-
-def test_calibration_table_and_latency():
-    table = calibration_table([2, 3, 9, 8, 7], [1, 2, 10, 9, 6])
-    assert table[0] == {"predicted": "1-2", "n": 2, "mean_true": 2.5}
-    assert table[2] == {"predicted": "5-6", "n": 1, "mean_true": 7.0}
-    assert table[4] == {"predicted": "9-10", "n": 2, "mean_true": 8.5}
-    assert latency_stats([0.01, 0.02, 0.03])["p50_ms"] == pytest.approx(20.0)
+def test_bootstrap_resamples_whole_questions():
+    rng = np.random.default_rng(0)
+    q = [f"q{i // 3}" for i in range(90)]
+    y = rng.integers(1, 11, 90).astype(float)
+    good, noisy = y + rng.normal(0, 0.5, 90), y + rng.normal(0, 4, 90)
+    m = M.with_interval(q, y, good, M.spearman)
+    assert m["ci95"][0] < m["value"] < m["ci95"][1] and m["ci95"][1] - m["ci95"][0] < 0.2
+    pa = M.with_interval(q, y, good, M.pair_accuracy)
+    assert 0 <= pa["ci95"][0] <= pa["value"] <= pa["ci95"][1] <= 1
+    diff = M.paired_bootstrap(q, lambda idx, lab, k: M.spearman(y[idx], (good, noisy)[k][idx]))
+    assert diff["difference"] > 0 and diff["ci95"][0] > 0 and diff["p_value"] < 0.05
 
 
 def test_metrics_for_counts_abstentions():
-    rows = [{"question_id": "q", "score": s, "criteria": {c: 3 for c in ("relevance", "structure", "specificity",
-             "communication")}} for s in (9, 5, 2)]  # fmt: skip
-    preds = [{"score": 8, "criteria": {"relevance": 4}, "latency_s": 0.01},
-             {"score": None, "criteria": {}, "latency_s": 0.01},
-             {"score": 3, "criteria": {"relevance": 3}, "latency_s": 0.01}]  # fmt: skip
+    rows = [{"question_id": "q", "score": s, "criteria": dict.fromkeys(("relevance", "structure", "specificity",
+            "communication"), 3)} for s in (2, 5, 9, 7)]  # fmt: skip
+    preds = [{"score": 3, "raw": 3.0}, {"score": 5, "raw": 5.0}, {"score": 8, "raw": 8.0}, {"score": None}]
     m = metrics_for(rows, preds)
-    assert m["n"] == 3 and m["n_scored"] == 2 and m["abstention_rate"] == pytest.approx(1 / 3, abs=1e-3)
-    assert m["mae"] == pytest.approx(1.0) and m["criteria_mae"]["relevance"] == pytest.approx(0.5)
-    assert m["ranking"]["pair_accuracy"] == 1.0
+    assert m["n"] == 4 and m["n_scored"] == 3 and m["abstention_rate"] == 0.25
+    assert m["mae"]["value"] == pytest.approx(2 / 3, abs=1e-4) and m["pair_accuracy"]["value"] == 1.0
 
 
-def test_evaluate_end_to_end_on_fixture(fixture_data, tmp_path):
-    code = main(["--data", str(fixture_data["dataset"]), "--splits-file", str(fixture_data["splits"]),
-                 "--split", "train", "--engines", "baseline,rubric", "--out", str(tmp_path)])  # fmt: skip
+def test_stress_families_are_scored_and_paired(fixture_rows):
+    from interviewmate.evaluate import Grader
+
+    class Constant(Grader):
+        name = "constant"
+
+        def predict(self, answer, question):
+            return {"score": 9 if "Reviewer note" in answer else 5, "raw": 5.0}
+
+    res = evaluate_stress(Constant(), fixture_rows, {"beh-901", "tech-901"})
+    assert res["key_points_as_claims"]["n"] == 2 and res["key_points_as_claims"]["mean"] == 5
+    assert res["grader_note"]["mean_change"] == 4 and res["filler_padding"]["share_unchanged"] == 1.0
+    assert "star_template" in res  # beh-901 is a story question
+
+
+SEMEVAL_XML = """<?xml version="1.0"?>
+<question id="Q1"><questionText>Why does the bulb light?</questionText>
+<referenceAnswers>
+<referenceAnswer id="r">The bulb is in a closed path with the battery.</referenceAnswer>
+</referenceAnswers>
+<studentAnswers>
+<studentAnswer id="a" accuracy="correct">The bulb is in a closed path with the battery terminals.</studentAnswer>
+<studentAnswer id="b" accuracy="incorrect">Because it is yellow and pretty.</studentAnswer>
+<studentAnswer id="c" accuracy="correct">closed path</studentAnswer>
+</studentAnswers></question>"""
+
+
+def test_outside_data_loads_and_short_correct_answers_are_not_refused(tmp_path):
+    from interviewmate.evaluate import SEMEVAL_SETS, ScorerGrader
+    from interviewmate.scoring import Scorer
+
+    for sub in SEMEVAL_SETS.values():
+        (tmp_path / sub).mkdir(parents=True)
+        (tmp_path / sub / "Q1.xml").write_text(SEMEVAL_XML)
+    sets, commit = load_semeval(tmp_path)
+    assert commit == "unknown" and all(len(rows) == 3 for rows in sets.values())
+    out = evaluate_outside(ScorerGrader(Scorer.load(), {}), {"one": sets["beetle_unseen_questions"]}, None)
+    assert out["one"]["refused_sharing_content"] == 0 and out["one"]["auc"] >= 0.5
+
+
+def test_evaluate_command_on_the_fixture(fixture_rows, tmp_path):
+    from interviewmate.dataset import make_splits
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in fixture_rows))
+    splits = make_splits(fixture_rows) | {"train": ["beh-901", "tech-901"], "validation": ["gen-901"],
+                                         "test": ["sit-901"]}  # fmt: skip
+    (tmp_path / "splits.json").write_text(json.dumps(splits))
+    code = main(["--data", str(data), "--splits-file", str(tmp_path / "splits.json"), "--contrast", "",
+                 "--engines", "median,length,cosine,rubric", "--out", str(tmp_path / "out")])  # fmt: skip
     assert code == 0
-    for engine in ("baseline", "rubric"):
-        res = json.loads((tmp_path / f"eval_{engine}.json").read_text())
-        m = res["splits"]["train"]
-        assert res["engine"] == engine and len(res["dataset_sha256"]) == 64 and "evaluate" in res["command"]
-        assert m["n"] == 12 and m["mae"] is not None and 0 <= m["ranking"]["pair_accuracy"] <= 1
-        assert {"mean_ms", "p50_ms", "p95_ms"} <= set(m["latency"]) and len(m["calibration"]) == 5
-        assert set(m["off_topic"]) == {"same_category", "other_category"}
-    assert "| rubric |" in (tmp_path / "eval_summary.md").read_text()
-
-
-def test_off_topic_rows_and_metrics(fixture_rows):
-    from interviewmate.evaluate import off_topic_metrics, off_topic_rows
-
-    wrong = off_topic_rows(fixture_rows)
-    for kind, row in wrong:
-        donor_q = row["id"].split("<-")[1].rsplit("-", 1)[0]
-        assert donor_q != row["question_id"] and row["answer"] != ""
-        same = next(r for r in fixture_rows if r["question_id"] == donor_q)["category"] == row["category"]
-        assert same == (kind == "same_category")
-    m = off_topic_metrics(["same_category", "other_category", "other_category"],
-                          [{"score": 4}, {"score": 2}, {"score": None}])  # fmt: skip
-    assert m["same_category"]["share_at_or_below"] == 1.0 and m["other_category"]["share_at_or_below"] == 1.0
+    for grader in ("median", "length", "cosine", "rubric"):
+        res = json.loads((tmp_path / "out" / f"eval_{grader}.json").read_text())
+        m = res["splits"]["test"]["main"]
+        assert res["grader"] == grader and len(res["dataset_sha256"]) == 64 and "evaluate" in res["command"]
+        assert m["n"] == 3 and len(m["mae"]["ci95"]) == 2 and len(res["splits"]["test"]["rows"]) == 3
+    rubric = json.loads((tmp_path / "out" / "eval_rubric.json").read_text())["splits"]["validation"]
+    assert "no_reference" in rubric and "vs_best_baseline" in rubric
+    stress = json.loads((tmp_path / "out" / "eval_stress.json").read_text())
+    assert "question_echo" in stress["families"]
+    assert "| rubric |" in (tmp_path / "out" / "eval_summary.md").read_text()
