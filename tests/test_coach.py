@@ -12,16 +12,16 @@ import pytest
 
 from interviewmate import modeling
 from interviewmate.coach import (
+    EngineConfig,
     Grade,
     LocalLLMCoach,
-    QuestionItem,
     RemoteCoach,
     RemoteCoachError,
     RubricCoach,
     make_coach,
-    question_bank,
 )
 from interviewmate.prompts import SYSTEM_PROMPT, format_feedback
+from interviewmate.questions import Question, question_bank
 from interviewmate.scoring import Scorer
 
 CRIT = dict(relevance=4, structure=4, specificity=3, communication=4)
@@ -33,7 +33,7 @@ def scorer() -> Scorer:
 
 
 @pytest.fixture(scope="module")
-def bank(fixture_rows) -> dict[str, QuestionItem]:
+def bank(fixture_rows) -> dict[str, Question]:
     return {q.question_id: q for q in question_bank(fixture_rows)}
 
 
@@ -44,55 +44,62 @@ def row(rows, rid):
 def test_question_bank(fixture_rows, bank):
     assert list(bank) == ["beh-901", "tech-901", "gen-901", "sit-901"]
     q = bank["beh-901"]
-    assert q.category == "behavioral" and q.ideal_answer and len(q.key_points) >= 3
-    assert sorted(r["score"] for r in q.reference_answers) == sorted(
-        r["score"] for r in fixture_rows if r["question_id"] == "beh-901"
-    )
+    assert q.category == "behavioral" and q.ideal_answer and len(q.key_points) >= 3 and q.has_reference
 
 
-def test_rubric_feedback_quotes_the_answer_and_picks_a_reference_follow_up(scorer, bank, fixture_rows):
+def quotes_of(text: str) -> list[str]:
+    return [q.rstrip("\u2026") for q in re.findall(r"\u201c([^\u201d]+?)\u201d", text)]
+
+
+def test_rubric_feedback_quotes_the_answer_and_follows_up_on_it(scorer, bank, fixture_rows):
     coach = RubricCoach(scorer)
-    strong = row(fixture_rows, "beh-901-a")
-    g = coach.grade(bank["beh-901"], strong["answer"])
-    assert g.scored and g.engine == "rubric" and 1 <= g.score <= 10 and g.analysis is not None
-    quotes = re.findall(r"\u201c([^\u201d]+?)\u2026?\u201d", g.feedback)
-    assert quotes and any(q.rstrip("\u2026") in strong["answer"] for q in quotes)
-    assert g.follow_up in {r["follow_up"] for r in bank["beh-901"].reference_answers}
-    assert g.ideal_answer == bank["beh-901"].ideal_answer
-    assert "<" not in g.feedback  # Markdown, never HTML
-    json.dumps(g.to_dict())
+    for rid in ("beh-901-a", "beh-901-b", "tech-901-b", "sit-901-c"):
+        r = row(fixture_rows, rid)
+        g = coach.grade(bank[r["question_id"]], r["answer"])
+        assert g.scored and g.engine == "rubric" and 1 <= g.score <= 10 and g.evidence is not None
+        assert g.content is not None and g.delivery is not None and g.band[0] <= g.score <= g.band[1]
+        quoted = quotes_of(g.follow_up)
+        assert any(q in r["answer"] for q in quoted), (rid, g.follow_up)  # it quotes this answer
+        assert all(len(q.split()) >= 2 for q in quotes_of(" ".join(g.strengths)) if q)  # phrases, not tokens
+        assert g.ideal_answer == bank[r["question_id"]].ideal_answer
+        json.dumps(g.to_dict())
+        assert Grade.from_dict(json.loads(json.dumps(g.to_dict()))) == g
 
 
 def test_rubric_weak_answer_gets_no_praise_and_names_missing_key_points(scorer, bank, fixture_rows):
     coach = RubricCoach(scorer)
     for rid in ("beh-901-c", "sit-901-c", "gen-901-c"):
         weak = row(fixture_rows, rid)
-        q = bank[weak["question_id"]]
-        g = coach.grade(q, weak["answer"])
+        g = coach.grade(bank[weak["question_id"]], weak["answer"])
         assert g.scored and g.score <= 5, (rid, g.score)
-        assert g.strengths == [] and "What worked" not in g.feedback
-        assert g.analysis.key_points_missing
-        for kp in g.analysis.key_points_missing[:4]:
-            assert kp in g.feedback
-        assert "Weakest:" in g.feedback
+        assert g.strengths == []
+        assert g.evidence.key_points_missing
+        assert any(g.evidence.key_points_missing[0] in x for x in g.improvements)
+        assert any(x.startswith("Weakest:") for x in g.improvements)
+
+
+def test_feedback_does_not_contradict_a_stated_result(scorer):
+    q = Question("custom-2", "Tell me about a time you improved a process.", "behavioral")
+    answer = ("At my last job our weekly report took two days. I wrote a dbt model and a scheduled job, and the "
+              "report now takes 20 minutes; we saved about 60 hours a month.")  # fmt: skip
+    g = RubricCoach(scorer).grade(q, answer)
+    assert g.scored and not any("No numbers" in x for x in g.improvements)
+    assert not any("result" in x and "Missing part" in x for x in g.improvements)
 
 
 def test_rubric_abstains_with_guidance(scorer, bank):
     g = RubricCoach(scorer).grade(bank["tech-901"], "idk")
-    assert not g.scored and g.score is None and "non-answer" in g.reason
+    assert not g.scored and g.score is None and "non-answer" in g.reason and not g.reason.startswith("Not scored")
     assert "Answer the question" in g.feedback and g.ideal_answer
 
 
 def test_rubric_custom_question_follow_up_targets_a_gap(scorer):
-    q = QuestionItem("custom-1", "Tell me about a time you handled a difficult stakeholder.", "behavioral")
-    g = RubricCoach(scorer).grade(q, "We had a stakeholder who was unhappy with the roadmap and we talked to them a "
-                                     "lot over several meetings until they were okay with it.")  # fmt: skip
+    q = Question("custom-1", "Tell me about a time you handled a difficult stakeholder.", "behavioral")
+    answer = ("We had a stakeholder who was unhappy with the roadmap and we talked to them a lot over several "
+              "meetings until they were okay with it.")  # fmt: skip
+    g = RubricCoach(scorer).grade(q, answer)
     assert g.scored and g.follow_up.endswith("?")
-    assert g.follow_up in {
-        "What was the outcome, and how did you measure it?", "What did you personally do, step by step?",
-        "Can you set the scene: where was this, and what was at stake?",
-        "What exactly were you responsible for in that situation?",
-    }  # fmt: skip
+    assert any(x in answer for x in quotes_of(g.follow_up))
 
 
 def test_rubric_stream_yields_only_the_grade(scorer, bank, fixture_rows):
@@ -108,7 +115,8 @@ def canned(monkeypatch):
     """Replace generation with a canned reply streamed in pieces; records the stop_event it was given."""
     state = {"text": "", "stop_events": []}
 
-    def fake_stream(model, tokenizer, messages, max_new_tokens=512, stop_event=None, temperature=0.0):
+    def fake_stream(model, tokenizer, messages, max_new_tokens=512, stop_event=None, temperature=0.0,
+                    stop_strings=None):
         assert messages[0]["content"] == SYSTEM_PROMPT
         state["stop_events"].append(stop_event)
         text = state["text"]
@@ -121,7 +129,7 @@ def canned(monkeypatch):
 
 def test_local_coach_parses_and_streams(canned, scorer, bank, fixture_rows):
     strong = row(fixture_rows, "beh-901-a")
-    rubric = scorer.score_row(strong).score
+    rubric = scorer.score(strong["answer"], bank["beh-901"]).score
     canned["text"] = format_feedback(rubric, CRIT, 'You say "I rolled back" and name the result.', "Why?", "Ideal.")
     stop = threading.Event()
     items = list(LocalLLMCoach(None, None, scorer).grade_stream(bank["beh-901"], strong["answer"], stop))
@@ -140,7 +148,7 @@ def test_local_coach_garbage_is_unscored(canned, scorer, bank, fixture_rows):
 
 def test_local_coach_disagreement_shows_both_scores(canned, scorer, bank, fixture_rows):
     weak = row(fixture_rows, "beh-901-c")
-    rubric = scorer.score_row(weak).score
+    rubric = scorer.score(weak["answer"], bank["beh-901"]).score
     canned["text"] = format_feedback(10, dict(relevance=5, structure=5, specificity=5, communication=5), "Perfect.",
                                      "Why?", "Ideal.")  # fmt: skip
     g = LocalLLMCoach(None, None, scorer, margin=2).grade(bank["beh-901"], weak["answer"])
@@ -154,7 +162,8 @@ def test_local_coach_abstains_before_generating(canned, scorer, bank):
 
 
 def test_local_coach_with_tiny_model_is_unscored_not_faked(tiny_llama, scorer, bank, fixture_rows):
-    coach = LocalLLMCoach.from_pretrained(str(tiny_llama), quantization="fp32", scorer=scorer, max_new_tokens=12)
+    config = EngineConfig(engine="local", base=str(tiny_llama), adapter=None, quantization="fp32", max_new_tokens=16)
+    coach = LocalLLMCoach.from_config(config, scorer=scorer)
     g = coach.grade(bank["tech-901"], row(fixture_rows, "tech-901-a")["answer"])
     assert not g.scored and g.score is None and "could not be read" in g.reason  # random weights: no score line
 
@@ -227,13 +236,19 @@ def test_remote_coach_connection_error_is_clear(scorer, bank, fixture_rows):
         coach.grade(bank["sit-901"], row(fixture_rows, "sit-901-a")["answer"])
 
 
-def test_make_coach(scorer):
-    assert isinstance(make_coach("rubric", scorer=scorer), RubricCoach)
-    remote = make_coach("remote", scorer=scorer, remote_url="http://127.0.0.1:9/v1", remote_model="m")
+def test_make_coach_and_engine_config(scorer, monkeypatch):
+    assert isinstance(make_coach(EngineConfig(), scorer=scorer), RubricCoach)
+    remote = make_coach(EngineConfig(engine="remote", remote_url="http://127.0.0.1:9/v1", remote_model="m"), scorer)
     assert isinstance(remote, RemoteCoach) and remote.model == "m"
-    with pytest.raises(ValueError, match="remote_url"):
-        make_coach("remote", scorer=scorer)
-    with pytest.raises(ValueError, match="base model"):
-        make_coach("local", scorer=scorer)
+    with pytest.raises(ValueError, match="server URL"):
+        make_coach(EngineConfig(engine="remote"), scorer=scorer)
     with pytest.raises(ValueError, match="unknown engine"):
-        make_coach("gpt", scorer=scorer)
+        make_coach(EngineConfig(engine="gpt"), scorer=scorer)
+    monkeypatch.setenv("INTERVIEWMATE_ENGINE", "local")
+    monkeypatch.setenv("INTERVIEWMATE_MAX_NEW_TOKENS", "200")
+    monkeypatch.setenv("INTERVIEWMATE_ADAPTER", "none")
+    config = EngineConfig.from_env(max_new_tokens=300)
+    assert config.engine == "local" and config.max_new_tokens == 300 and config.adapter is None  # flags win
+    monkeypatch.setenv("INTERVIEWMATE_MAX_NEW_TOKENS", "lots")
+    with pytest.raises(ValueError, match="INTERVIEWMATE_MAX_NEW_TOKENS"):
+        EngineConfig.from_env()
