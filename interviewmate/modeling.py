@@ -15,11 +15,12 @@ from pathlib import Path
 
 import torch
 
-from interviewmate.prompts import CHAT_TEMPLATE
+from interviewmate.prompts import CHAT_TEMPLATES
 
 logger = logging.getLogger(__name__)
 
 QUANTIZATIONS = ("4bit", "8bit", "bf16", "fp32")
+COMPUTE_DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32}
 HARD_MAX_NEW_TOKENS = 1024  # no request may ask for more, whatever the caller passes
 
 
@@ -54,19 +55,30 @@ def check_bitsandbytes(device: str = "cpu") -> None:
         ) from e
 
 
-def quantization_config(quantization: str):
-    """The `BitsAndBytesConfig` for a quantization name, or None for bf16/fp32."""
+def compute_dtype_of(name: str) -> torch.dtype:
+    if name not in COMPUTE_DTYPES:
+        raise ValueError(f"compute dtype must be one of {tuple(COMPUTE_DTYPES)}, got {name!r}")
+    return COMPUTE_DTYPES[name]
+
+
+def quantization_config(quantization: str, compute_dtype: str = "bfloat16"):
+    """The `BitsAndBytesConfig` for a quantization name, or None for bf16/fp32.
+
+    `compute_dtype` is the 4-bit matmul dtype: bfloat16 on GPUs; float32 on CPUs, where bf16 nf4 training
+    measured several times slower (training/configs/smollm2-135m-qlora.yaml).
+    """
     from transformers import BitsAndBytesConfig
 
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
     if quantization == "4bit":
+        dtype = compute_dtype_of(compute_dtype)
         return BitsAndBytesConfig(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.bfloat16,
-            bnb_4bit_quant_storage=torch.bfloat16,  # lets FSDP/other tools treat packed weights as bf16
+            bnb_4bit_compute_dtype=dtype,
+            bnb_4bit_quant_storage=dtype,  # lets FSDP/other tools treat packed weights as the compute dtype
         )
     if quantization == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True)
@@ -127,15 +139,23 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_tokenizer(name_or_path: str, revision: str | None = None):
-    """Tokenizer with the project's chat template and a pad token (falcon-rw-1b ships none)."""
+def load_tokenizer(name_or_path: str, revision: str | None = None, chat_template: str = "falcon3"):
+    """Tokenizer with a chat template of `prompts.CHAT_TEMPLATES` and a pad token (falcon-rw-1b ships none).
+
+    `chat_template="saved"` keeps the template stored with the tokenizer (an adapter's, saved in training).
+    """
     from transformers import AutoTokenizer
 
+    if chat_template != "saved" and chat_template not in CHAT_TEMPLATES:
+        raise ValueError(f"chat_template must be 'saved' or one of {tuple(CHAT_TEMPLATES)}, got {chat_template!r}")
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, revision=revision)
     except OSError as e:
         raise ModelLoadError(f"cannot load a tokenizer from {name_or_path!r}: {e}") from e
-    tokenizer.chat_template = CHAT_TEMPLATE
+    if chat_template != "saved":
+        tokenizer.chat_template = CHAT_TEMPLATES[chat_template]
+    elif not tokenizer.chat_template:
+        raise ModelLoadError(f"the tokenizer at {name_or_path!r} has no saved chat template")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -147,12 +167,17 @@ def load_base_model(
     device: str | None = None,
     revision: str | None = None,
     attn_implementation: str | None = None,
+    compute_dtype: str = "bfloat16",
 ) -> torch.nn.Module:
-    """Load a causal LM by Hub id or local path and verify the requested quantization took effect."""
+    """Load a causal LM by Hub id or local path and verify the requested quantization took effect.
+
+    For 4-bit/8-bit loads `compute_dtype` is also the dtype of the modules left unquantized (norms,
+    embeddings, lm_head).
+    """
     from transformers import AutoConfig, AutoModelForCausalLM
 
     device = device or default_device()
-    qconfig = quantization_config(quantization)
+    qconfig = quantization_config(quantization, compute_dtype)
     if qconfig is not None:
         check_bitsandbytes(device)
     local = Path(name_or_path)
@@ -164,7 +189,7 @@ def load_base_model(
         raise ModelLoadError(f"cannot load a model config from {name_or_path!r}: {e}") from e
     kwargs = {
         "revision": revision,
-        "dtype": torch.float32 if quantization == "fp32" else torch.bfloat16,
+        "dtype": {"fp32": torch.float32, "bf16": torch.bfloat16}.get(quantization, compute_dtype_of(compute_dtype)),
         "quantization_config": qconfig,
         "attn_implementation": attn_implementation,
     }
@@ -177,8 +202,27 @@ def load_base_model(
     except OSError as e:
         raise ModelLoadError(f"cannot load model weights from {name_or_path!r}: {e}") from e
     verify_quantized(model, quantization)
+    if device == "cpu":
+        keep_4bit_weights_trainable(model)
     model.config.use_cache = True
     return model
+
+
+def keep_4bit_weights_trainable(model: torch.nn.Module) -> int:
+    """Stop bitsandbytes from repacking 4-bit weights for CPU inference; returns the layers changed.
+
+    bitsandbytes 0.50 repacks a `Linear4bit`'s weights the first time it runs in eval mode without gradients on
+    a CPU with AVX512-BF16, for a faster inference kernel (`gemv_4bit`) that has no backward. The repacking is
+    permanent, so training after any evaluation (Trainer's eval_on_start or per-epoch evaluation) silently
+    gets no gradient through the frozen base layers. Measured here: the input gradient of a layer vanished
+    after one eval forward; with the flag off it was unchanged.
+    """
+    changed = 0
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
+            changed += 1
+    return changed
 
 
 def _adapter_shapes(adapter_dir: Path) -> dict[str, tuple[int, ...]]:
@@ -258,16 +302,47 @@ def load_coach_model(
     quantization: str = "4bit",
     merge: bool = False,
     device: str | None = None,
+    attn_implementation: str | None = None,
+    chat_template: str | None = None,
 ):
-    """Tokenizer + model (+ adapter) ready for generation. The adapter's tokenizer wins when it has one."""
+    """Tokenizer + model (+ adapter) ready for generation.
+
+    The adapter's tokenizer and the chat template saved with it win when it has one (the template it was
+    trained with); otherwise `chat_template` names one of `prompts.CHAT_TEMPLATES` (default falcon3).
+    """
     adapter = str(resolve_adapter(adapter)) if adapter else None
-    tokenizer_source = adapter if adapter and (Path(adapter) / "tokenizer_config.json").exists() else base
-    tokenizer = load_tokenizer(tokenizer_source)
-    model = load_base_model(base, quantization=quantization, device=device)
+    if adapter and (Path(adapter) / "tokenizer_config.json").exists():
+        tokenizer = load_tokenizer(adapter, chat_template=chat_template or "saved")
+    else:
+        tokenizer = load_tokenizer(base, chat_template=chat_template or "falcon3")
+    model = load_base_model(base, quantization=quantization, device=device, attn_implementation=attn_implementation)
     if adapter:
         model = attach_adapter(model, adapter, merge=merge)
     model.eval()
     return tokenizer, model
+
+
+def load_for_inference(
+    base: str,
+    adapter: str | None = None,
+    quantization: str = "auto",
+    device: str | None = None,
+    chat_template: str | None = None,
+):
+    """The serving model. `quantization="auto"`: on CUDA the 4-bit nf4 base + adapter (as trained); on a CPU
+    the fast path: fp32 base, eager attention, adapter merged into the weights, subnormal floats flushed.
+
+    Measured on a shared 2-core CPU with SmolLM2-135M + its adapter (`scripts/bench_smollm2_cpu.py generate`):
+    the fp32 merged path generated 16-24 tokens/s, bnb 4-bit + adapter about 1 token/s.
+    """
+    device = device or default_device()
+    if quantization == "auto":
+        quantization = "4bit" if device.startswith("cuda") else "fp32"
+    if device == "cpu" and quantization == "fp32":
+        torch.set_flush_denormal(True)  # process-wide; subnormals are slow on x86 and too small to matter here
+        return load_coach_model(base, adapter, "fp32", merge=bool(adapter), device="cpu",
+                                attn_implementation="eager", chat_template=chat_template)  # fmt: skip
+    return load_coach_model(base, adapter, quantization, device=device, chat_template=chat_template)
 
 
 class _StopOnEvent:
@@ -287,8 +362,10 @@ def stream_generate(
     max_new_tokens: int = 512,
     stop_event: threading.Event | None = None,
     temperature: float = 0.0,
+    stop_strings: list[str] | None = None,
 ) -> Iterator[str]:
-    """Yield generated text pieces for a chat. Stops at EOS, at the token cap, or when `stop_event` is set.
+    """Yield generated text pieces for a chat. Stops at EOS, at the token cap, when `stop_event` is set, or once
+    the text contains one of `stop_strings` (included in the output).
 
     The worker thread is always told to stop when the consumer stops iterating (closed generator,
     exception, disconnect), so an abandoned request stops using the accelerator.
@@ -308,6 +385,8 @@ def stream_generate(
         pad_token_id=tokenizer.pad_token_id,
         do_sample=temperature > 0,
     )
+    if stop_strings:
+        kwargs.update(stop_strings=list(stop_strings), tokenizer=tokenizer)
     if temperature > 0:
         kwargs["temperature"] = temperature
     errors: list[BaseException] = []

@@ -24,6 +24,16 @@ CHAT_TEMPLATE = (
 )
 ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>")
 
+# ChatML, the native layout of SmolLM2-Instruct (and Qwen): the role markers and <|im_end|> are single special
+# tokens of those vocabularies, so a zero-shot base sees the format it was tuned on. Same "\n" boundary.
+CHATML_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] | trim + '<|im_end|>\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{%- endif %}"
+)
+CHAT_TEMPLATES = {"falcon3": CHAT_TEMPLATE, "chatml": CHATML_TEMPLATE}  # recipe `chat_template` names
+
 SYSTEM_PROMPT = """You are InterviewMate, a fair and specific interview coach.
 Grade the candidate's answer to the interview question on this scale:
 9-10: answers the question; clear structure (STAR for behavioural); concrete owned actions;

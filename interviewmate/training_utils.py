@@ -54,10 +54,29 @@ def _jsonable(obj):
     return str(obj)
 
 
-def model_card(metrics: dict, base_model: str) -> str:
-    """A Hugging Face model card with the run's measured figures."""
+def _loss(value) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) else "not measured"
+
+
+def model_card(metrics: dict, base_model: str, how: str | None = None) -> str:
+    """A Hugging Face model card with the run's measured figures (all read from `metrics`).
+
+    `how` is an optional Markdown paragraph saying exactly what was run and where.
+    """
     curve = metrics["loss"]["train"]
-    ev = metrics.get("eval_loss")
+    config = metrics.get("config", {})
+    script, training, model = config.get("script", {}), config.get("training", {}), config.get("model", {})
+    by_step = {e["step"]: e for e in metrics["loss"].get("eval", []) if e.get("step")}  # final evaluate() repeats
+    per_epoch = "; ".join(f"epoch {e['epoch']:.2f}: {e['loss']:.4f}" for e in by_step.values()) or "none"
+    contrast = metrics.get("contrast", {"included": False, "n_rows": 0})
+    compute = script.get("bnb_4bit_compute_dtype", "bfloat16")
+    lora = (f"r={model.get('lora_r')}, alpha={model.get('lora_alpha')}, dropout={model.get('lora_dropout')}, "
+            f"targets {model.get('lora_target_modules')}")  # fmt: skip
+    schedule = (f"batch {training.get('per_device_train_batch_size')} x grad-accum "
+                f"{training.get('gradient_accumulation_steps')}, lr {training.get('learning_rate')} "
+                f"{training.get('lr_scheduler_type')}, seed {training.get('seed')}")  # fmt: skip
+    first, last = (curve[0]["loss"], curve[-1]["loss"]) if curve else (None, None)
+    hw, template = metrics["hardware"], script.get("chat_template", "falcon3")
     return f"""---
 base_model: {base_model}
 library_name: peft
@@ -75,30 +94,37 @@ tags:
 
 # InterviewMate coach adapter for `{base_model}`
 
-A LoRA adapter trained with TRL's `SFTTrainer` (QLoRA: {metrics["quantization"]} base) on the InterviewMate
-interview set ({metrics["n_train"]} graded answers of the train split). Given an interview question and a
-candidate's answer it writes a score (1-10), four criteria scores (1-5), feedback, a follow-up question
-and a stronger answer, in the format of `interviewmate/prompts.py`.
-
+A LoRA adapter trained with TRL's `SFTTrainer` (QLoRA: {metrics["quantization"]} nf4 base, compute dtype {compute})
+on the InterviewMate interview set ({metrics["n_train"]} graded answers of the train split; contrast rows
+included: {contrast.get("included")}, {contrast.get("n_rows", 0)} rows). Given an interview question and a candidate's
+answer it writes a score (1-10), four criteria scores (1-5), feedback, a follow-up question and a stronger
+answer, in the format of `interviewmate/prompts.py`, with the `{template}` chat template saved beside it.
+Loss is on the completion tokens only.
+{how or ""}
 ## Measured in this run
 | figure | value |
 | --- | --- |
-| hardware | {metrics["hardware"]["device"]} |
+| hardware | {hw["device"]} (torch {hw["torch"]}) |
+| LoRA | {lora} |
 | trainable parameters | {metrics["trainable_parameters"]:,} ({metrics["trainable_percent"]:.4f}%) |
-| epochs / steps | {metrics["epochs"]:.2f} / {metrics["global_step"]} |
+| epochs / optimizer steps | {metrics["epochs"]:.2f} / {metrics["global_step"]} ({schedule}) |
 | train runtime | {metrics["train_runtime_s"]:.1f} s |
-| train samples/s | {metrics["train_samples_per_second"]:.3f} |
-| train tokens/s | {metrics["train_tokens_per_second"]:.1f} |
-| final logged train loss | {curve[-1]["loss"] if curve else float("nan"):.4f} |
-| validation loss | {ev if ev is not None else "not measured"} |
+| train tokens (unpadded) / tokens/s | {metrics["train_tokens"]:,} / {metrics["train_tokens_per_second"]:.1f} |
+| validation loss before training (step 0) | {_loss(metrics.get("eval_loss_before"))} |
+| validation loss per epoch | {per_epoch} |
+| validation loss after training | {_loss(metrics.get("eval_loss"))} |
+| train loss, first / last logged window | {_loss(first)} / {_loss(last)} ({training.get("logging_steps")} steps) |
+| train loss, mean over the run | {_loss(metrics.get("train_loss"))} |
+| peak memory (GiB) | {metrics.get("memory")} |
 | dataset sha256 | `{metrics["dataset_sha256"][:16]}...` |
 
 Loss values of a random-weight tiny model (the CPU smoke recipe) say nothing about quality.
 
 ## Use
 ```python
-from interviewmate.modeling import load_coach_model
-tokenizer, model = load_coach_model("{base_model}", "path/to/this/adapter", quantization="4bit")
+from interviewmate.modeling import load_for_inference
+# 4-bit nf4 base + adapter on CUDA; on a CPU the fp32 base with the adapter merged
+tokenizer, model = load_for_inference("{metrics["model_name_or_path"]}", "path/to/this/adapter")
 ```
 The chat template saved with the tokenizer is the one used in training.
 """
@@ -117,12 +143,14 @@ def finalize_run(
     n_train: int,
     n_eval: int,
     resumed_from: str | None,
+    contrast: dict | None = None,
 ) -> dict:
     """Write `adapter/` atomically (weights, config with the Hub base id, tokenizer, card) and `metrics.json`."""
     out_dir = Path(training_args.output_dir)
     state = trainer.state
     train_metrics = next((h for h in reversed(state.log_history) if "train_runtime" in h), {})
     eval_metrics = next((h for h in reversed(state.log_history) if "eval_loss" in h), {})
+    eval_at_start = next((h for h in state.log_history if "eval_loss" in h and h.get("step") == 0), {})
     runtime = float(train_metrics.get("train_runtime", float("nan")))
     tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
     metrics = {
@@ -144,6 +172,8 @@ def finalize_run(
         "train_tokens_per_second": tokens / runtime if tokens and runtime == runtime and runtime > 0 else float("nan"),
         "train_loss": float(train_metrics.get("train_loss", float("nan"))),
         "eval_loss": eval_metrics.get("eval_loss"),
+        "eval_loss_before": eval_at_start.get("eval_loss"),  # eval_on_start: validation loss of the base
+        "contrast": contrast or {"included": False, "n_rows": 0},
         "loss": loss_curve(state.log_history),
         "memory": peak_memory(),
         "hardware": hardware(),

