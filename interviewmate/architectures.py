@@ -22,6 +22,13 @@ SHAPES: dict[str, dict] = {
         rope_theta=1000042.0, rms_norm_eps=1e-6, tie_word_embeddings=False, hidden_act="silu",
         bos_token_id=11, eos_token_id=11,
     ),
+    # SmolLM2 is Llama-shaped too: GQA with 9 query / 3 key-value heads of size 64, tied embeddings; 134,515,008 params
+    "HuggingFaceTB/SmolLM2-135M-Instruct": dict(
+        model_type="llama", vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+        num_attention_heads=9, num_key_value_heads=3, head_dim=64, max_position_embeddings=8192,
+        rope_theta=100000.0, rms_norm_eps=1e-5, tie_word_embeddings=True, hidden_act="silu",
+        bos_token_id=1, eos_token_id=2,
+    ),
 }  # fmt: skip
 
 
