@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 DISAGREEMENT_MARGIN = 2  # points on the 1-10 scale before an LLM/rubric difference is shown to the user
 STRONGER_ANSWER = "Stronger answer:"  # the last section of the reply format (prompts.format_feedback)
+REPETITION_PENALTY = 1.1  # guided mode: a small model's prose loops without it (seen with SmolLM2-135M)
 ENGINES = ("rubric", "local", "remote")
 ENGINE_LABELS = {"rubric": "Rubric coach (offline scorer)", "local": "Local model", "remote": "Remote model"}
 
@@ -46,6 +47,7 @@ class EngineConfig:
     adapter: str | None = "adapters/smollm2-135m-interviewmate"
     quantization: str = "auto"  # auto | 4bit | 8bit | bf16 | fp32
     max_new_tokens: int = 400
+    guided: bool = True  # local engine: guided grade header (modeling.GradeHeaderGuide); prose stays free
     remote_url: str | None = None
     remote_model: str = "interviewmate"
     api_key: str | None = None
@@ -57,7 +59,8 @@ class EngineConfig:
     def from_env(cls, **overrides) -> EngineConfig:
         """Defaults < INTERVIEWMATE_<FIELD> environment variables < `overrides` (None values are ignored).
         "none" (any case) for the adapter means no adapter."""
-        casts = {"max_new_tokens": int, "timeout_s": float, "margin": int}
+        casts = {"max_new_tokens": int, "timeout_s": float, "margin": int,
+                 "guided": lambda v: v.strip().lower() not in ("0", "false", "no", "off")}  # fmt: skip
         values: dict = {}
         for f in fields(cls):
             raw = os.environ.get("INTERVIEWMATE_" + f.name.upper())
@@ -441,22 +444,39 @@ class LocalLLMCoach(LLMCoach):
         scorer: Scorer | None = None,
         max_new_tokens: int = 400,
         margin: int = DISAGREEMENT_MARGIN,
+        guided: bool = True,
     ):
         self.tokenizer, self.model, self.scorer = tokenizer, model, scorer
         self.max_new_tokens, self.margin = max_new_tokens, margin
+        # the guided header needs digits as single tokens; other tokenizers generate freely
+        self.guided = guided and modeling_supports_guide(tokenizer)
 
     @classmethod
     def from_config(cls, config: EngineConfig, scorer: Scorer | None = None) -> LocalLLMCoach:
         from interviewmate import modeling
 
         tokenizer, model = modeling.load_for_inference(config.base, config.adapter, config.quantization)
-        return cls(tokenizer, model, scorer=scorer, max_new_tokens=config.max_new_tokens, margin=config.margin)
+        return cls(tokenizer, model, scorer=scorer, max_new_tokens=config.max_new_tokens, margin=config.margin,
+                   guided=config.guided)  # fmt: skip
 
     def _generate(self, messages: list[dict], stop_event: threading.Event, stop: list[str]) -> Iterator[str]:
         from interviewmate import modeling
 
+        guide, penalty = (CRITERIA, REPETITION_PENALTY) if self.guided else (None, None)
         yield from modeling.stream_generate(self.model, self.tokenizer, messages, self.max_new_tokens, stop_event,
-                                            stop_strings=stop or None)  # fmt: skip
+                                            stop_strings=stop or None, guide_criteria=guide,
+                                            repetition_penalty=penalty)  # fmt: skip
+
+
+def modeling_supports_guide(tokenizer) -> bool:
+    if tokenizer is None:
+        return False
+    from interviewmate.modeling import GradeHeaderGuide
+
+    try:
+        return GradeHeaderGuide.supported(tokenizer)
+    except Exception:  # an unusual tokenizer: generate freely
+        return False
 
 
 class RemoteCoachError(RuntimeError):

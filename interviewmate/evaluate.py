@@ -666,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adapter", default=EngineConfig.adapter, help="local engine: LoRA adapter ('none': base)")
     parser.add_argument("--quantization", default="auto")
     parser.add_argument("--max-new-tokens", type=int, default=EngineConfig.max_new_tokens)
+    parser.add_argument("--unguided", action="store_true", help="local engine: free generation, no guided header")
     parser.add_argument("--remote-url")
     parser.add_argument("--remote-model", default="interviewmate")
     parser.add_argument("--tag", default="", help="suffix of the results file name (e.g. zeroshot)")
@@ -714,6 +715,7 @@ def main(argv: list[str] | None = None) -> int:
                 adapter=adapter,
                 quantization=args.quantization,
                 max_new_tokens=args.max_new_tokens,
+                guided=not args.unguided,
                 remote_url=args.remote_url,
                 remote_model=args.remote_model,
             )

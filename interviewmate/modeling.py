@@ -313,8 +313,13 @@ def load_coach_model(
     adapter = str(resolve_adapter(adapter)) if adapter else None
     if adapter and (Path(adapter) / "tokenizer_config.json").exists():
         tokenizer = load_tokenizer(adapter, chat_template=chat_template or "saved")
-    else:
-        tokenizer = load_tokenizer(base, chat_template=chat_template or "falcon3")
+    elif chat_template:
+        tokenizer = load_tokenizer(base, chat_template=chat_template)
+    else:  # a base alone (zero-shot) keeps its own template when it ships one (SmolLM2: ChatML), else Falcon3's
+        try:
+            tokenizer = load_tokenizer(base, chat_template="saved")
+        except ModelLoadError:
+            tokenizer = load_tokenizer(base, chat_template="falcon3")
     model = load_base_model(base, quantization=quantization, device=device, attn_implementation=attn_implementation)
     if adapter:
         model = attach_adapter(model, adapter, merge=merge)
@@ -345,6 +350,67 @@ def load_for_inference(
     return load_coach_model(base, adapter, quantization, device=device, chat_template=chat_template)
 
 
+class GradeHeaderGuide:
+    """Guided decoding of the reply's numeric header: a logits processor that lets the model choose every score
+    (greedy or sampled, from its own distribution) but only among well-formed values, and writes the fixed text
+    around them ("Score: ", "/10\\nRelevance: ", ... "\\nFeedback: "). After the header it changes nothing: the
+    feedback and follow-up are the model's free text. A small model that has only partly learned the format
+    (it writes "Relevance: 9/5" or prose after a label) still yields a readable grade.
+
+    Needs a tokenizer that writes digits as single tokens (SmolLM2's and Llama 3's do); `supported` says so.
+    """
+
+    def __init__(self, tokenizer, prompt_length: int, criteria: tuple[str, ...]):
+        self.prompt_length = prompt_length
+        self.digits = {d: tokenizer.convert_tokens_to_ids(d) for d in "0123456789"}
+
+        def ids(text: str) -> list[int]:
+            return tokenizer.encode(text, add_special_tokens=False)
+
+        # the plan: ("fixed", token ids) and ("number", highest value) segments, in order
+        self.plan: list[tuple[str, object]] = [("fixed", ids("Score: ")), ("number", 10)]
+        lead = "/10\n"
+        for name in criteria:
+            self.plan += [("fixed", ids(f"{lead}{name.capitalize()}: ")), ("number", 5)]
+            lead = "/5\n"
+        self.plan.append(("fixed", ids(f"{lead}Feedback: ")))
+
+    @staticmethod
+    def supported(tokenizer) -> bool:
+        return all(len(tokenizer.encode(str(n), add_special_tokens=False)) == len(str(n)) for n in (7, 10, 45))
+
+    def allowed(self, generated: list[int]) -> list[int] | None:
+        """The tokens allowed next after `generated` (None once the header is complete)."""
+        j = 0
+        for step, (kind, spec) in enumerate(self.plan):
+            if kind == "fixed":
+                for token in spec:
+                    if j == len(generated):
+                        return [token]
+                    j += 1
+                continue
+            highest = int(spec)
+            if j == len(generated):
+                return [self.digits[str(d)] for d in range(1, min(highest, 9) + 1)]
+            first = generated[j]
+            j += 1
+            if highest == 10 and first == self.digits["1"]:  # "1" may be "10"
+                if j == len(generated):
+                    return [self.digits["0"], self.plan[step + 1][1][0]]  # "10", or the fixed text after "1"
+                if generated[j] == self.digits["0"]:
+                    j += 1
+        return None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        for row in range(input_ids.shape[0]):
+            allowed = self.allowed(input_ids[row, self.prompt_length :].tolist())
+            if allowed is not None:
+                keep = scores[row, allowed].clone()
+                scores[row] = float("-inf")
+                scores[row, allowed] = keep
+        return scores
+
+
 class _StopOnEvent:
     """StoppingCriteria that ends generation as soon as `event` is set (client gone, user cancelled)."""
 
@@ -363,6 +429,8 @@ def stream_generate(
     stop_event: threading.Event | None = None,
     temperature: float = 0.0,
     stop_strings: list[str] | None = None,
+    guide_criteria: tuple[str, ...] | None = None,
+    repetition_penalty: float | None = None,
 ) -> Iterator[str]:
     """Yield generated text pieces for a chat. Stops at EOS, at the token cap, when `stop_event` is set, or once
     the text contains one of `stop_strings` (included in the output).
@@ -387,6 +455,13 @@ def stream_generate(
     )
     if stop_strings:
         kwargs.update(stop_strings=list(stop_strings), tokenizer=tokenizer)
+    if guide_criteria:
+        from transformers import LogitsProcessorList
+
+        guide = GradeHeaderGuide(tokenizer, inputs["input_ids"].shape[1], tuple(guide_criteria))
+        kwargs["logits_processor"] = LogitsProcessorList([guide])
+    if repetition_penalty:
+        kwargs["repetition_penalty"] = float(repetition_penalty)
     if temperature > 0:
         kwargs["temperature"] = temperature
     errors: list[BaseException] = []

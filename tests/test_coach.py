@@ -116,7 +116,7 @@ def canned(monkeypatch):
     state = {"text": "", "stop_events": []}
 
     def fake_stream(model, tokenizer, messages, max_new_tokens=512, stop_event=None, temperature=0.0,
-                    stop_strings=None):
+                    stop_strings=None, guide_criteria=None, repetition_penalty=None):
         assert messages[0]["content"] == SYSTEM_PROMPT
         state["stop_events"].append(stop_event)
         text = state["text"]
@@ -162,10 +162,44 @@ def test_local_coach_abstains_before_generating(canned, scorer, bank):
 
 
 def test_local_coach_with_tiny_model_is_unscored_not_faked(tiny_llama, scorer, bank, fixture_rows):
-    config = EngineConfig(engine="local", base=str(tiny_llama), adapter=None, quantization="fp32", max_new_tokens=16)
+    config = EngineConfig(engine="local", base=str(tiny_llama), adapter=None, quantization="fp32", max_new_tokens=16,
+                          guided=False)  # fmt: skip
     coach = LocalLLMCoach.from_config(config, scorer=scorer)
     g = coach.grade(bank["tech-901"], row(fixture_rows, "tech-901-a")["answer"])
     assert not g.scored and g.score is None and "could not be read" in g.reason  # random weights: no score line
+
+
+def test_guided_header_lets_the_model_choose_only_well_formed_scores(tiny_llama, scorer, bank, fixture_rows):
+    from interviewmate.modeling import GradeHeaderGuide
+
+    config = EngineConfig(engine="local", base=str(tiny_llama), adapter=None, quantization="fp32", max_new_tokens=48)
+    coach = LocalLLMCoach.from_config(config, scorer=scorer)
+    if not GradeHeaderGuide.supported(coach.tokenizer):
+        assert not coach.guided  # a tokenizer that merges digits generates freely
+        pytest.skip("the tiny tokenizer merges digits")
+    g = coach.grade(bank["tech-901"], row(fixture_rows, "tech-901-a")["answer"])
+    assert g.scored and 1 <= g.score <= 10 and set(g.criteria) == set(CRIT)
+    assert all(1 <= v <= 5 for v in g.criteria.values())
+
+
+def test_guide_plan_allows_only_the_format():
+    class Digits:  # a tokenizer with one token per character
+        def encode(self, text, add_special_tokens=False):
+            return [ord(c) for c in text]
+
+        def convert_tokens_to_ids(self, token):
+            return ord(token)
+
+    from interviewmate.modeling import GradeHeaderGuide
+
+    guide = GradeHeaderGuide(Digits(), 0, ("relevance",))
+    as_ids = lambda text: [ord(c) for c in text]  # noqa: E731
+    assert guide.allowed([]) == as_ids("S")
+    assert guide.allowed(as_ids("Score: ")) == as_ids("123456789")
+    assert guide.allowed(as_ids("Score: 1")) == as_ids("0/")  # "1" may become "10"
+    assert guide.allowed(as_ids("Score: 10")) == as_ids("/")
+    assert guide.allowed(as_ids("Score: 7/10\nRelevance: ")) == as_ids("12345")
+    assert guide.allowed(as_ids("Score: 7/10\nRelevance: 4/5\nFeedback: ")) is None  # free text from here
 
 
 # ---------------------------------------------------------------- remote (fake OpenAI-compatible server)
