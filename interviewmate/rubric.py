@@ -28,6 +28,23 @@ ROLES = (
     "software engineer", "data scientist", "ml engineer", "product manager", "engineering manager",
     "data analyst", "devops/sre", "staff engineer", "general",
 )  # fmt: skip
+# the roles people ask for (the interview set-up offers these) -> the bank roles whose questions they draw on,
+# closest first; "general" (any role) draws on every role, and role-neutral questions fit every role
+ROLE_CHOICES = {
+    "general": (),
+    "software engineer": ("software engineer",),
+    "backend engineer": ("software engineer", "staff engineer", "devops/sre"),
+    "frontend engineer": ("software engineer",),
+    "data engineer": ("data analyst", "software engineer", "staff engineer", "devops/sre"),
+    "data scientist": ("data scientist", "data analyst"),
+    "data analyst": ("data analyst", "data scientist"),
+    "ml engineer": ("ml engineer", "data scientist"),
+    "devops/sre": ("devops/sre",),
+    "staff engineer": ("staff engineer", "software engineer"),
+    "engineering manager": ("engineering manager", "staff engineer"),
+    "product manager": ("product manager",),
+}
+ROLE_LABELS = {"general": "Any role", "ml engineer": "ML engineer", "devops/sre": "DevOps / SRE engineer"}
 DIFFICULTIES = ("easy", "medium", "hard")
 ANY = "any"  # the "no filter" choice of the interview set-up
 
@@ -50,6 +67,16 @@ CONTRAST_MINIMUMS = {"concise_strong": 120, "polished_wrong": 60, "follow_up_ans
 def category_label(category: str) -> str:
     """"data_ml" -> "Data & ML"; unknown names are shown as written, with underscores as spaces."""
     return CATEGORY_LABELS.get(category, category.replace("_", " ").capitalize())
+
+
+def role_label(role: str) -> str:
+    """"devops/sre" -> "DevOps / SRE engineer", "data engineer" -> "Data engineer"."""
+    return ROLE_LABELS.get(role, role[:1].upper() + role[1:])
+
+
+def bank_roles(role: str) -> tuple[str, ...]:
+    """The bank roles a chosen role draws on (empty for any role); a bank role stands for itself."""
+    return ROLE_CHOICES.get(role, (role,) if role in ROLES and role != "general" else ())
 
 
 def quality_tier(score: int) -> str:

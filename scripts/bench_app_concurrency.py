@@ -1,7 +1,8 @@
 """Concurrency benchmark: N simulated users run whole interviews against a local app server.
 
 Each user is a `gradio_client.Client` in its own thread: start a 5-question interview, answer every
-question (answers drawn from the dataset, so scores vary), move on, finish. Reports errors and the
+question (answers drawn from the dataset, so scores vary), move on, finish. A reply that says "Grading
+failed" counts as an error, like an exception. Reports errors and the
 p50/p95 latency of a graded turn, prints them and writes `results/bench_app_concurrency.json`.
 
     python scripts/bench_app_concurrency.py                 # 20 users x 5 questions, rubric engine
@@ -47,9 +48,12 @@ def run_user(url: str, answers: list[str], n_questions: int, seed: int, out: dic
         client.predict("general", [], "any", n_questions, "", 0, api_name="/start")
         for _ in range(n_questions):
             t0 = time.perf_counter()
-            client.predict(rng.choice(answers), f"bench-user-{seed}", api_name="/answer")
+            reply = client.predict(rng.choice(answers), api_name="/answer")
             latencies.append(time.perf_counter() - t0)
-            client.predict(f"bench-user-{seed}", api_name="/next_question")
+            failed = [x for x in reply if isinstance(x, str) and "Grading failed" in x]
+            if failed:  # the app caught an engine error and said so: a failed turn, not a graded one
+                errors.append(failed[0][:200])
+            client.predict(api_name="/next_question")
     except Exception as e:  # counted, not raised: the point is to see how many requests fail
         errors.append(f"{type(e).__name__}: {e}")
     out[seed] = {"latencies": latencies, "errors": errors}

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# `import app` builds the module-level demo: its history database (and the browser-state secret beside it) must
+# not land in the working tree
+os.environ.setdefault("INTERVIEWMATE_DB", os.path.join(tempfile.mkdtemp(prefix="interviewmate-tests-"), "history.db"))
 
 FIXTURE_ROWS = ROOT / "tests" / "fixtures" / "rows.jsonl"
 
