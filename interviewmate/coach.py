@@ -291,9 +291,9 @@ class RubricCoach(Coach):
             return "This reads like an answer to a different question; it does not address this one directly."
         if "no_content" in res.flags:
             return "This describes or restates what an answer should contain without giving one."
-        c, d = res.content, res.delivery
-        if c is None or d is None:
+        if res.content is None or res.delivery is None:
             return ""
+        c, d = round(res.content), round(res.delivery)  # the values the user sees
         what = "substance" if question.category not in STORY_CATEGORIES else "story"
         if c >= 7 and d >= 7:
             return f"Strong on both {what} and delivery."
@@ -301,7 +301,8 @@ class RubricCoach(Coach):
             return f"The {what} is there; the delivery holds it back."
         if d >= c + 2:
             return f"Well delivered, but the {what} is thin: the score follows what you actually said."
-        return f"{'Solid' if c >= 6 else 'Thin'} {what}, {'clear' if d >= 6 else 'uneven'} delivery."
+        level, clarity = ("solid" if c >= 5 else "thin"), ("clear" if d >= 5 else "uneven")
+        return f"The {what} is {level} and the delivery {clarity}; below is what would lift it."
 
     @staticmethod
     def strengths(a: Analysis, res: ScoreResult, q: Question) -> list[str]:
@@ -317,9 +318,9 @@ class RubricCoach(Coach):
         if crit["structure"] >= 4 and results and q.category in STORY_CATEGORIES:
             out.append(f"You state a measurable result: {_quote(results[0].text)}.")
         if crit["relevance"] >= 4 and a.key_points_covered:
-            out.append("You address: " + "; ".join(a.key_points_covered[:3]) + ".")
+            out.append("You cover these points: " + "; ".join(_quote(k, 12) for k in a.key_points_covered[:3]) + ".")
         if crit["communication"] >= 4 and a.owned_actions and q.category in STORY_CATEGORIES:
-            out.append(f"You own your actions: {_quote(a.owned_actions[0].text, 10)}.")
+            out.append(f"You own your actions: {_quote(followups.phrase_around(a.owned_actions[0], a, 5), 12)}.")
         return out
 
     @staticmethod

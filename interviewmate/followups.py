@@ -23,6 +23,7 @@ _CLAIM_RE = re.compile(
 )
 _LEAD_VERB_RE = re.compile(r"^(?:\w+s)\s+", re.IGNORECASE)  # "names the trade-off" -> "the trade-off"
 _WORD_NUMBER_RE = re.compile(r"^[a-z]+$", re.IGNORECASE)  # "two", "half": a number word without a unit
+_CLAUSE_RE = re.compile(r"[,;:()]|\s[-\u2013\u2014]\s")
 _ASKS_FOR_A_STORY = re.compile(
     r"\b(?:tell me about (?:a|an|the) (?:time|situation|moment|project|decision|mistake|failure|conflict)|"
     r"describe (?:a|an) (?:time|situation)|give (?:me )?an example|walk me through (?:a|an) (?:time|situation)|"
@@ -40,22 +41,25 @@ def quote(text: str, max_words: int = 12) -> str:
 
 
 def phrase_around(span: Span, a: Analysis, width: int = 4) -> str:
-    """A few words of the sentence around `span`, so a quote is a phrase ("cut p95 to 250 ms"), never a bare
-    token ("250"); cut from the sentence as written."""
+    """The clause of the answer around `span` (cut at commas, semicolons, colons and dashes), at most `width`
+    words either side: a quote is a phrase as written ("cut p95 to 250 ms"), never a bare token ("250")."""
     sentence = next((s for s in a.sentences if s.start <= span.start < s.end), None)
     if sentence is None:
         return span.text
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", sentence.text)]
     at, end_at = span.start - sentence.start, span.end - sentence.start
+    start = max((m.end() for m in _CLAUSE_RE.finditer(sentence.text, 0, at)), default=0)
+    stop = next((m.start() for m in _CLAUSE_RE.finditer(sentence.text, end_at)), len(sentence.text))
+    clause = sentence.text[start:stop]
+    words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", clause)]
     first = max(0, next((i for i, (b, e) in enumerate(words) if e > at), 0) - width)
     last = min(len(words) - 1, next((i for i, (b, e) in enumerate(words) if e >= end_at), len(words) - 1) + width)
-    return sentence.text[words[first][0] : words[last][1]].strip(" ,;:.")
+    return sentence.text[words[first][0] : words[last][1]].strip(" ,;:.") if words else span.text
 
 
 def named_detail_of(span: Span, a: Analysis) -> str | None:
     """A tool or name (3+ characters), or a number with its unit, as a short phrase; None for bare number words."""
     if span.label == "tool":
-        return phrase_around(span, a, 2) if len(span.text) >= 3 else None
+        return phrase_around(span, a, 3) if len(span.text) >= 3 else None
     if _WORD_NUMBER_RE.match(span.text) or len(span.text) < 2:
         return None
     return phrase_around(span, a, 3)
