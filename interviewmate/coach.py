@@ -456,7 +456,8 @@ class LocalLLMCoach(LLMCoach):
     def from_config(cls, config: EngineConfig, scorer: Scorer | None = None) -> LocalLLMCoach:
         from interviewmate import modeling
 
-        tokenizer, model = modeling.load_for_inference(config.base, config.adapter, config.quantization)
+        base, adapter = project_path(config.base), project_path(config.adapter) if config.adapter else None
+        tokenizer, model = modeling.load_for_inference(base, adapter, config.quantization)
         return cls(tokenizer, model, scorer=scorer, max_new_tokens=config.max_new_tokens, margin=config.margin,
                    guided=config.guided)  # fmt: skip
 
@@ -467,6 +468,15 @@ class LocalLLMCoach(LLMCoach):
         yield from modeling.stream_generate(self.model, self.tokenizer, messages, self.max_new_tokens, stop_event,
                                             stop_strings=stop or None, guide_criteria=guide,
                                             repetition_penalty=penalty)  # fmt: skip
+
+
+def project_path(name: str) -> str:
+    """A model folder given relative to the repository (the defaults) found from any working directory; a path
+    that exists as given, or a Hub id, is returned unchanged."""
+    if os.path.exists(name):
+        return name
+    in_repo = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name)
+    return in_repo if os.path.exists(in_repo) else name
 
 
 def modeling_supports_guide(tokenizer) -> bool:
