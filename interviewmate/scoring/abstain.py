@@ -114,11 +114,11 @@ def abstain_reason(answer: str, question: Question) -> str | None:
     n_words = len(words_of(kept))
     if injected and (sum(s.end - s.start for s in injected) >= 0.5 * len(text) or not kept):
         return "the answer is mostly instructions to the grader rather than an answer to the question."
+    on_topic = shares_substance(kept, question)
     if _WHOLE_NON_ANSWER_RE.match(kept) or (
-        _NON_ANSWER_RE.search(kept) and len(content_words(_NON_ANSWER_RE.sub(" ", kept))) < 3
+        not on_topic and _NON_ANSWER_RE.search(kept) and len(content_words(_NON_ANSWER_RE.sub(" ", kept))) < 3
     ):
         return 'this is a non-answer (for example "I don\'t know" or "skip").'
-    on_topic = shares_substance(kept, question)
     if not on_topic and (problem := language_problem(kept)):
         return f"{problem}."
     minimum = MIN_WORDS_FOLLOW_UP if question.kind == FOLLOW_UP else MIN_WORDS
