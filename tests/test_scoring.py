@@ -104,6 +104,7 @@ def test_abstention_refuses_what_it_should(answer, fragment):
         "Pointer arithmetic: p++ moves to the next element.",
         "Increment the pointer.",  # three words that state the ideal answer's substance
         "Not sure, increment the pointer?",  # a hedge around the substance is an answer, not a non-answer
+        "Traverse the array: pointer arithmetic.",  # words echoed from the question count neither way
     ],
 )
 def test_abstention_scores_what_it_should(answer):

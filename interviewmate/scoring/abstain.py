@@ -91,12 +91,14 @@ def language_problem(text: str) -> str | None:
 
 
 def shares_substance(answer: str, question: Question) -> bool:
-    """True when the answer states words of the ideal answer or key points that the question itself does not."""
+    """True when the answer states words of the ideal answer or key points that the question itself does not: two
+    of them, or one that is at least 30% of the answer's own words (those not echoed from the question)."""
     reference = set(content_words(question.ideal_answer + " " + " ".join(question.key_points)))
     if not reference:
         return False
-    substance = reference - set(content_words(question.text))
-    mine = set(content_words(answer))
+    asked = set(content_words(question.text))
+    substance = reference - asked
+    mine = set(content_words(answer)) - asked  # words echoed from the question count neither way
     hit = mine & substance
     code = {m.group(0).strip("`") for m in _CODE_RE.finditer(answer) if len(m.group(0).strip("`")) > 2}
     if any(" ".join(c.split()) in " ".join(question.ideal_answer.split()) for c in code):
