@@ -48,6 +48,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _no_flush_denormal_leak():
+    """The fast CPU path and sft.py call torch.set_flush_denormal(True) process-wide; no test may inherit it."""
+    import torch
+
+    torch.set_flush_denormal(False)
+    yield
+    torch.set_flush_denormal(False)
+
+
 @pytest.fixture(scope="session")
 def fixture_rows() -> list[dict]:
     from interviewmate.dataset import load_rows

@@ -4,6 +4,7 @@ fit (real embedding model, the shipped scorer file)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -170,6 +171,25 @@ def test_polished_off_topic_answer_scores_low(scorer, fixture_rows):
     for other in ("tech-901-a", "gen-901-a"):  # polished answers about something unrelated
         res = score(scorer, beh, by_id(fixture_rows, other)["answer"])
         assert res.scored and res.score <= 4 and res.criteria["relevance"] <= 2, (other, res.score, res.flags)
+
+
+@pytest.mark.parametrize(
+    "category, relevance, ideal_contrast, covered, flag",
+    [
+        ("technical", 0.5, -0.3, [], "near_topic"),  # fits another question's ideal answer much better
+        ("behavioral", 0.5, -0.3, [], None),  # a story unlike the ideal story: one story of many, not off topic
+        ("technical", 0.5, -0.3, ["uses an index"], None),  # covers a key point: on topic
+        ("general", 0.1, -0.1, [], "off_topic"),  # few of the question's words and closer to another ideal answer
+        ("general", 0.1, 0.2, [], None),  # few of the question's words, but its own ideal answer fits best
+    ],
+)
+def test_topic_gates_trust_the_reference(scorer, category, relevance, ideal_contrast, covered, flag):
+    q = Question("q", "Tell me about a side project you're excited about.", category, ideal_answer="x")
+    a = analyze("I built a bus arrival app that reads the GTFS feed and predicts arrivals per stop.", q)
+    a = replace(a, relevance=relevance, question_contrast=-0.2, ideal_contrast=ideal_contrast,
+                key_points_covered=covered)  # fmt: skip
+    _, flags = scorer.gate(a, q, content=0.0)
+    assert flag in flags if flag else not {"near_topic", "off_topic"} & set(flags), flags
 
 
 def test_strong_beats_weak_with_and_without_a_reference(scorer, fixture_rows):

@@ -44,6 +44,8 @@ GATES = {
     "off_topic_cap": 2,
     "near_topic_contrast": -0.15,  # fits another bank question's ideal answer this much better
     "near_topic_cap": 4,
+    # story questions: near-topic also needs a cosine to the question below this (the 5th percentile of train stories)
+    "story_near_topic_relevance": 0.25,
 }
 
 

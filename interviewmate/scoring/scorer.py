@@ -261,10 +261,23 @@ class Scorer:
         elif len(a.abstract) / n >= 0.5:
             flags.append("mostly_abstract")
             cap = g["mostly_abstract_cap"]
-        if a.relevance < g["off_topic_relevance"] and (a.question_contrast is None or a.question_contrast < 0):
+        # the reference outranks the question's wording: an answer closer to its own ideal answer than to any other,
+        # or one that covers a key point, is on topic however few words it shares with the question
+        backed = bool(a.key_points_covered) or (a.ideal_contrast is not None and a.ideal_contrast >= 0)
+        if (
+            a.relevance < g["off_topic_relevance"]
+            and (a.question_contrast is None or a.question_contrast < 0)
+            and not backed
+        ):
             flags.append("off_topic")
             cap = min(cap or 10, g["off_topic_cap"])
-        elif a.ideal_contrast is not None and a.ideal_contrast < g["near_topic_contrast"] and not a.key_points_covered:
+        elif (  # a story question's ideal answer is one story of many: being unlike it counts only when the answer
+            # also says little about the question itself
+            (style_of(question) == "knowledge" or a.relevance < g["story_near_topic_relevance"])
+            and a.ideal_contrast is not None
+            and a.ideal_contrast < g["near_topic_contrast"]
+            and not a.key_points_covered
+        ):
             flags.append("near_topic")
             cap = min(cap or 10, g["near_topic_cap"])
         return cap, flags
