@@ -30,6 +30,7 @@ _ASKS_FOR_A_STORY = re.compile(
     r"have you ever|a time (?:you|when))",
     re.IGNORECASE,
 )
+_CLAUSE_SLACK = 3  # words a quote may grow by to reach the end (or start) of its clause
 STRONG = 8  # from this score on, probe deeper instead of probing a gap
 
 
@@ -37,7 +38,8 @@ def quote(text: str, max_words: int = 12) -> str:
     """A phrase of the answer in quotes: whole words, at most `max_words`, an ellipsis when cut."""
     words = " ".join(text.split()).rstrip(".!?;,").split()
     clipped = " ".join(words[:max_words])
-    return "\u201c" + clipped + ("\u2026" if len(words) > max_words else "") + "\u201d"
+    cut = len(words) > max_words and not clipped.endswith("\u2026")
+    return "\u201c" + clipped + ("\u2026" if cut else "") + "\u201d"
 
 
 def phrase_around(span: Span, a: Analysis, width: int = 4) -> str:
@@ -51,9 +53,15 @@ def phrase_around(span: Span, a: Analysis, width: int = 4) -> str:
     stop = next((m.start() for m in _CLAUSE_RE.finditer(sentence.text, end_at)), len(sentence.text))
     clause = sentence.text[start:stop]
     words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", clause)]
+    if not words:
+        return span.text
     first = max(0, next((i for i, (b, e) in enumerate(words) if e > at), 0) - width)
     last = min(len(words) - 1, next((i for i, (b, e) in enumerate(words) if e >= end_at), len(words) - 1) + width)
-    return sentence.text[words[first][0] : words[last][1]].strip(" ,;:.") if words else span.text
+    first = 0 if first <= _CLAUSE_SLACK else first  # a few more words finish the phrase: take them
+    last = len(words) - 1 if len(words) - 1 - last <= _CLAUSE_SLACK else last
+    text = sentence.text[words[first][0] : words[last][1]].strip(" ,;:.")
+    # a phrase cut inside its clause says so, rather than reading as if the candidate stopped mid-sentence
+    return ("\u2026" if first > 0 else "") + text + ("\u2026" if last < len(words) - 1 else "")
 
 
 def named_detail_of(span: Span, a: Analysis) -> str | None:
@@ -96,7 +104,7 @@ def _base_form(word: str) -> str | None:
         return None
     if w.endswith("ies"):
         return w[:-3] + "y"
-    if re.search(r"(?:s|sh|ch|x|z)es$", w):
+    if re.search(r"(?:ss|sh|ch|x|zz)es$", w):  # "addresses" -> "address"; but "uses" -> "use"
         return w[:-2]
     return w[:-1]
 

@@ -48,7 +48,7 @@ def test_question_bank(fixture_rows, bank):
 
 
 def quotes_of(text: str) -> list[str]:
-    return [q.rstrip("\u2026") for q in re.findall(r"\u201c([^\u201d]+?)\u201d", text)]
+    return [q.strip("\u2026") for q in re.findall(r"\u201c([^\u201d]+?)\u201d", text)]
 
 
 def test_rubric_feedback_quotes_the_answer_and_follows_up_on_it(scorer, bank, fixture_rows):
@@ -286,3 +286,20 @@ def test_make_coach_and_engine_config(scorer, monkeypatch):
     monkeypatch.setenv("INTERVIEWMATE_MAX_NEW_TOKENS", "lots")
     with pytest.raises(ValueError, match="INTERVIEWMATE_MAX_NEW_TOKENS"):
         EngineConfig.from_env()
+
+
+def test_follow_up_quotes_end_with_their_phrase_or_say_they_were_cut(scorer):
+    from interviewmate.followups import key_point_question, phrase_around
+    from interviewmate.scoring.analysis import analyze
+
+    q = Question("custom-3", "Tell me about a time you improved reliability.", "behavioral")
+    answer = "Last spring I wrote a short RFC proposing three required log fields for every service we ran in prod."
+    a = analyze(answer, q)
+    rfc = next(s for s in a.tools + a.numbers if s.text in ("RFC", "three"))
+    said = phrase_around(rfc, a, 3)
+    assert said.strip("\u2026") in answer and (said.endswith("\u2026") or answer.rstrip(".").endswith(said)), said
+    short = analyze("I wrote a short RFC proposing three required log fields.", q)
+    whole = phrase_around(next(s for s in short.tools + short.numbers if s.text in ("RFC", "three")), short, 2)
+    assert whole == "I wrote a short RFC proposing three required log fields"  # a few more words finish it
+    asked = key_point_question("uses data the product owner trusts")
+    assert asked == "Could you also use data the product owner trusts?"
