@@ -81,7 +81,7 @@ def named_detail(a: Analysis) -> str | None:
     return None
 
 
-_IRREGULAR_BASE = {"does": "do", "has": "have", "is": "be", "goes": "go"}
+_IRREGULAR_BASE = {"does": "do", "has": "have", "is": "be", "goes": "go", "focuses": "focus", "biases": "bias"}
 _NOT_VERBS = frozenset("usually always often its this thus less across various series process analysis".split())
 # what an answer does (key points are written this way: "names the trade-off", "gives a measurable outcome");
 # other leading verbs state a fact about the subject ("costs storage"), and the point is quoted instead
@@ -90,8 +90,19 @@ _ANSWER_ACTIONS = frozenset(
     "defines identifies quantifies distinguishes considers covers includes notes weighs lists asks sets chooses "
     "admits owns checks measures communicates tailors links ties connects suggests addresses separates sizes "
     "estimates tests validates avoids handles balances prioritises prioritizes plans recommends offers frames "
-    "picks keeps involves escalates documents".split()
+    "picks keeps involves escalates documents "
+    # behaviours named in the bank's key points ("accounts for local liquidity", "follows up one to one")
+    "makes raises reports seeks learns adds says confirms finds follows stays starts listens creates agrees treats "
+    "converts talks grounds prepares coaches applies acts builds tells notices protects accounts fixes respects "
+    "backs supports adjusts adapts looks captures changes diagnoses tracks delivers breaks clarifies responds "
+    "verifies remedies decomposes secures disagrees writes presents commits maps focuses rehearses ships holds "
+    "manages combines shares translates runs anchors corrects delegates moves puts assigns mitigates flags leads "
+    "draws strengthens declares informs advocates turns uncovers splits resolves reserves resists reconciles aligns "
+    "redirects invites pairs recruits conveys spots refuses reads provides investigates tries equips schedules "
+    "consults helps maintains normalises incorporates rebuilds computes discloses cites hands lays resets "
+    "salvages reviews".split()
 )
+_SECOND_PERSON = {"their": "your", "they": "you", "them": "you", "themselves": "yourself", "theirs": "yours"}
 
 
 def _base_form(word: str) -> str | None:
@@ -120,7 +131,7 @@ def key_point_question(key_point: str) -> str:
     out = [base]
     for prev, word in zip(words, words[1:], strict=False):
         after_and = prev.lower() in ("and", "or") and (b := _base_form(word)) is not None
-        out.append(b if after_and else word)
+        out.append(b if after_and else _SECOND_PERSON.get(word.lower(), word))  # asked of the candidate
     return "Could you also " + " ".join(out) + "?"
 
 

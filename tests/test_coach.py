@@ -303,3 +303,6 @@ def test_follow_up_quotes_end_with_their_phrase_or_say_they_were_cut(scorer):
     assert whole == "I wrote a short RFC proposing three required log fields"  # a few more words finish it
     asked = key_point_question("uses data the product owner trusts")
     assert asked == "Could you also use data the product owner trusts?"
+    assert key_point_question("looks at their own part in the team's norms") == (
+        "Could you also look at your own part in the team's norms?")  # asked of the candidate, in the second person
+    assert key_point_question("focuses on causes") == "Could you also focus on causes?"
