@@ -208,8 +208,9 @@ def metrics_for(rows: list[dict], preds: list[dict], with_intervals: bool = True
         "abstention_rate": 1 - len(keep) / len(rows) if rows else None,
         "mean_true": float(y.mean()) if len(y) else None,
         "mean_pred": float(s.mean()) if len(s) else None,
+        "latency": M.latency_ms([p["latency_s"] for p in preds if "latency_s" in p]),
     }
-    if not len(keep):
+    if not len(keep):  # nothing parsed into a grade: the counts and the time it took, no error measures
         return _clean(out)
     for name, fn, pred in (
         ("mae", M.mae, s),
@@ -227,7 +228,6 @@ def metrics_for(rows: list[dict], preds: list[dict], with_intervals: bool = True
         ]
         crit[c] = M.mae([a for a, _ in pairs], [b for _, b in pairs]) if pairs else None
     out["criteria_mae"] = crit
-    out["latency"] = M.latency_ms([p["latency_s"] for p in preds if "latency_s" in p])
     out["calibration"] = M.calibration_table(y, s)
     return _clean(out)
 
@@ -736,25 +736,32 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{grader.name}: "
             + "; ".join(
-                f"{s} MAE {res['splits'][s]['main']['mae']['value']} "
-                f"Spearman {res['splits'][s]['main']['spearman']['value']}"
+                f"{s} scored {res['splits'][s]['main']['n_scored']}/{res['splits'][s]['main']['n']} "
+                f"MAE {(res['splits'][s]['main'].get('mae') or {}).get('value')} "
+                f"Spearman {(res['splits'][s]['main'].get('spearman') or {}).get('value')}"
                 for s in splits
             )
         )
-    # the rubric against the best baseline on the same answers (lowest test MAE among median, length, cosine)
+    # the rubric against the best baseline on the same answers, per measure (lowest MAE; highest Spearman and pair
+    # accuracy), among median, length and cosine: a baseline weak on one measure may be the one to beat on another
     if "rubric" in results:
         for split in splits:
             base = [b for b in ("median", "length", "cosine") if b in results]
-            if base:
-                best = min(base, key=lambda b: results[b]["splits"][split]["main"]["mae"]["value"])
-                results["rubric"]["splits"][split]["vs_best_baseline"] = {
-                    "baseline": best,
-                    **paired_vs(
-                        parts[split],
-                        _as_preds(preds_by_grader["rubric"][split]),
-                        _as_preds(preds_by_grader[best][split]),
-                    ),
-                }
+            if not base:
+                continue
+            main = {b: results[b]["splits"][split]["main"] for b in base}
+            vs: dict = {}
+            for key, sign in (("mae", -1), ("spearman", 1), ("pair_accuracy", 1)):
+                scored = [b for b in base if main[b][key]["value"] is not None]
+                if not scored:
+                    continue
+                best = max(scored, key=lambda b: sign * main[b][key]["value"])
+                paired = paired_vs(parts[split], _as_preds(preds_by_grader["rubric"][split]),
+                                   _as_preds(preds_by_grader[best][split]))  # fmt: skip
+                vs["n"] = paired["n"]
+                vs[key] = {"baseline": best, **paired[key]}
+            vs["baseline"] = vs["mae"]["baseline"] if "mae" in vs else None  # the best by MAE, as before
+            results["rubric"]["splits"][split]["vs_best_baseline"] = vs
     for name, res in results.items():
         (out_dir / f"eval_{name}.json").write_text(json.dumps(_clean(res), indent=1) + "\n")
     with_follow_ups = {g: p["test"] for g, p in preds_by_grader.items() if "test" in p and any(

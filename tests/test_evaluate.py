@@ -108,6 +108,17 @@ def test_evaluate_command_on_the_fixture(fixture_rows, tmp_path):
         assert m["n"] == 3 and len(m["mae"]["ci95"]) == 2 and len(res["splits"]["test"]["rows"]) == 3
     rubric = json.loads((tmp_path / "out" / "eval_rubric.json").read_text())["splits"]["validation"]
     assert "no_reference" in rubric and "vs_best_baseline" in rubric
+    vs = rubric["vs_best_baseline"]  # each measure against the baseline best on it; the median has no Spearman
+    assert vs["mae"]["baseline"] in ("median", "length", "cosine") and vs["spearman"]["baseline"] != "median"
     stress = json.loads((tmp_path / "out" / "eval_stress.json").read_text())
     assert "question_echo" in stress["families"]
     assert "| rubric |" in (tmp_path / "out" / "eval_summary.md").read_text()
+
+
+def test_a_grader_whose_replies_never_parse_is_reported_not_a_crash(fixture_rows):
+    from interviewmate.evaluate import metrics_for
+
+    preds = [{"score": None, "latency_s": 0.5} for _ in fixture_rows[:6]]
+    m = metrics_for(fixture_rows[:6], preds)
+    assert m["n"] == 6 and m["n_scored"] == 0 and m["abstention_rate"] == 1.0 and "mae" not in m
+    assert m["latency"]["p50_ms"] == 500.0
