@@ -46,6 +46,9 @@ def test_sentence_spans_point_into_the_text():
     spans = split_sentences(text)
     assert [s.text for s in spans] == ["It took 2.5 days.", "Then I fixed it!", "Done?"]
     assert all(text[s.start : s.end] == s.text for s in spans)
+    named = "My site is in Next.js, so I kept config.yaml small. It loads fast."  # a dot inside a name: no split
+    assert [s.text for s in split_sentences(named)] == ["My site is in Next.js, so I kept config.yaml small.",
+                                                        "It loads fast."]  # fmt: skip
 
 
 def test_text_pieces():

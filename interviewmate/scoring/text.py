@@ -28,8 +28,9 @@ _SENT_RE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"')\]]*|\n|$)")
 
 
 def split_sentences(text: str) -> list[Span]:
-    """Sentences with their offsets (whitespace trimmed). Decimal points like 2.5 do not split."""
-    protected = re.sub(r"(?<=\d)\.(?=\d)", "\x00", text)  # same length, so offsets still hold
+    """Sentences with their offsets (whitespace trimmed). A dot inside a token does not split: decimal points
+    (2.5) and names like Next.js, Node.js or config.yaml."""
+    protected = re.sub(r"(?<=\d)\.(?=\d)|(?<=\w)\.(?=[A-Za-z])", "\x00", text)  # same length: offsets hold
     out = []
     for m in _SENT_RE.finditer(protected):
         raw = m.group(0)
