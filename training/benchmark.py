@@ -185,24 +185,11 @@ def build_random_base(shape: str, tokenizer, path: Path, device: str) -> Path:
 
 def load_train_base(path: Path, device: str, attn_implementation: str | None):
     """The 4-bit base as sft.py loads it; on a CPU with fp32 compute (bf16 compute is ~12x slower there)."""
-    import contextlib
-
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-
     from interviewmate import modeling
 
-    if device == "cuda":
-        return modeling.load_base_model(str(path), "4bit", device="cuda", attn_implementation=attn_implementation)
-    qconfig = modeling.quantization_config("4bit")
-    qconfig.bnb_4bit_compute_dtype = torch.float32
-    falcon = AutoConfig.from_pretrained(path).model_type == "falcon"
-    with modeling.classic_falcon_quantizable() if falcon else contextlib.nullcontext():
-        model = AutoModelForCausalLM.from_pretrained(
-            path, dtype=torch.float32, quantization_config=qconfig, attn_implementation=attn_implementation
-        )
-    modeling.verify_quantized(model, "4bit")
-    return model
+    compute = "float32" if device == "cpu" else "bfloat16"
+    return modeling.load_base_model(str(path), "4bit", device=device, attn_implementation=attn_implementation,
+                                    compute_dtype=compute)  # fmt: skip
 
 
 # ---------------------------------------------------------------- FLOPs and data
@@ -656,7 +643,6 @@ def run_training(shape: str, opts, facts: dict, out_path: Path | None, work: Pat
         "reference_note": "the reference project's own figure for its 2-epoch run; its hardware is unknown",
     }
     result["targets"] = train_targets(result, cuda, shape)
-    # last: eval() makes bitsandbytes repack 4-bit weights for CPU inference, which has no backward
     result["padding_free_check"] = padding_free_check(model, tokenized)
     result["stage_wall_s"] = time.perf_counter() - started
     save()
@@ -851,10 +837,13 @@ def main(opts) -> dict:
 
     hf_logging.disable_progress_bar()
     cuda = torch.cuda.is_available()
-    opts.steps = opts.steps or (10 if cuda else 2)
-    opts.warmup = opts.warmup or (3 if cuda else 1)
-    opts.new_tokens = opts.new_tokens or (64 if cuda else 4)
-    opts.repeats = opts.repeats or (2 if cuda else 1)
+    defaults = {"steps": (10, 2), "warmup": (3, 1), "new_tokens": (64, 4), "repeats": (2, 1)}  # (GPU, CPU)
+    for name, (gpu, cpu) in defaults.items():
+        value = getattr(opts, name)
+        if value is None:
+            setattr(opts, name, gpu if cuda else cpu)
+        elif value < 1:  # the first step is warm-up and timing divides by the timed steps: 0 is not a choice
+            raise SystemExit(f"benchmark: --{name.replace('_', '-')} must be at least 1, got {value}")
     opts.batches = [int(b) for b in str(opts.batches).split(",")]
     facts = device_facts()
     results = Path(opts.results_dir) if opts.results_dir else None
