@@ -158,15 +158,21 @@ def installed_versions() -> dict[str, str]:
     return out
 
 
-def versions_section(results: dict, gpu_stem: str = "bench_train_falcon3-1b_h200") -> Section:
+def versions_section(results: dict) -> Section:
     """Software versions: this build's environment beside the GPU benchmark's recorded ones."""
+    from .training import gpu_slug
+
     sec = Section()
-    cpu, gpu = installed_versions(), results.get(gpu_stem, {}).get("versions", {})
+    gpu_stem = f"bench_train_falcon3-1b_{gpu_slug(results)}"
+    run = results.get(gpu_stem, {})
+    cpu, gpu = installed_versions(), run.get("versions", {})
     rows = []
     for p in ("python", *PACKAGES):
         a = sec.add(number(macro_name("version", p), cpu, VERSIONS_SOURCE, (p,))) if p in cpu else "--"
         b = sec.add(number(macro_name("gpu version", p), results.get(gpu_stem), f"results/{gpu_stem}.json",
                            ("versions", p))) if p in gpu else "--"  # fmt: skip
         rows.append([rf"\texttt{{{latex_escape(p)}}}", a, b])
-    sec.files["tables/versions.tex"] = booktabs(["package", "this build (CPU)", "GPU benchmark (H200)"], rows, "lll")
+    card = latex_escape(run.get("hardware", {}).get("device", "GPU"))
+    sec.files["tables/versions.tex"] = booktabs(["package", "this build (CPU)", f"GPU benchmark ({card})"], rows,
+                                                "lll")  # fmt: skip
     return sec

@@ -29,7 +29,14 @@ ADAPTER = RECIPES_DIR.parent.parent / "adapters" / "smollm2-135m-interviewmate"
 ADAPTER_SOURCE = "adapters/smollm2-135m-interviewmate/adapter_model.safetensors"
 TINY_RUN = "train_tiny-cpu"
 SHAPES = ("falcon3-1b", "falcon-rw-1b", "smollm2-135m")
-GPU = "h200"
+
+
+def gpu_slug(results: dict) -> str | None:
+    """The card the GPU benchmark ran on, as its result files name it (`bench_train_<shape>_<card>.json`): the
+    Falcon3-1B run's if there is one, else any."""
+    runs = sorted(k for k in results if k.startswith("bench_train_"))
+    preferred = [k for k in runs if k.startswith("bench_train_falcon3-1b_")] or runs
+    return preferred[0].rsplit("_", 1)[1] if preferred else None
 
 # The only typed numbers in the report: the reference project's own reported figures, quoted for comparison.
 REFERENCE_SOURCE = "reference project's reported figures"
@@ -135,8 +142,9 @@ def gpu_section(results: dict) -> Section:
     """Training throughput per model shape (baseline, best kept speed-up, the repeated baseline) and serving."""
     sec = Section()
     train_rows, serve_rows, target_rows = [], [], []
+    gpu = gpu_slug(results)
     for shape in SHAPES:
-        stem = f"bench_train_{shape}_{GPU}"
+        stem = f"bench_train_{shape}_{gpu}"
         b = results.get(stem)
         if b is None:
             continue
@@ -164,9 +172,9 @@ def gpu_section(results: dict) -> Section:
                 cell = n("targets", t_i, "value", f=",.0f" if "tokens" in t["target"] else ".1f")
                 target_rows.append([latex_escape(t["target"]), latex_escape(t["run"].replace("_", " ")), cell,
                                     verdict(t.get("met"))])  # fmt: skip
-        s = results.get(f"bench_serve_{shape}_{GPU}")
+        s = results.get(f"bench_serve_{shape}_{gpu}")
         if s:
-            ssrc = f"results/bench_serve_{shape}_{GPU}.json"
+            ssrc = f"results/bench_serve_{shape}_{gpu}.json"
             cells = []
             for eng in ("merged_bf16", "4bit_adapter"):
                 for i in range(2):
@@ -183,9 +191,11 @@ def gpu_section(results: dict) -> Section:
                                           ("targets", t_i, "value"), ".0f"))  # fmt: skip
                     target_rows.append([latex_escape(t["target"]), "merged bf16", cell, verdict(t.get("met"))])
     if not train_rows:
-        sec.files["sections/gpu.tex"] = not_measured(f"results/bench_train_*_{GPU}.json", "bash scripts/bench_gpu.sh")
+        sec.files["sections/gpu.tex"] = not_measured("results/bench_train_*.json", "bash scripts/bench_gpu.sh")
         return sec
     sec.flags.append("gpu-bench")
+    stem = next(f"bench_train_{sh}_{gpu}" for sh in SHAPES if f"bench_train_{sh}_{gpu}" in results)
+    sec.add(number("GpuName", results[stem], f"results/{stem}.json", ("hardware", "device")))  # the card, in words
     header = ["shape", "micro-batch", "tokens/s", "peak GiB", "MFU", "2 epochs (s)", "baseline again", "kept",
               "2 epochs (s)"]  # fmt: skip
     sec.files["tables/gpu_train.tex"] = booktabs(header, train_rows, "lrrrrrrlr")
@@ -204,12 +214,14 @@ def reference_section(results: dict, counts: dict) -> Section:
     c = counts["falcon-rw-1b-seed"]
     ours_m = sec.add(number("RecipeFalconRwOneBSeedTrainableMillions", c, "training/configs/falcon-rw-1b-seed.yaml",
                             ("trainable_parameters",), ".2f", 1e6))  # fmt: skip
-    bench = results.get(f"bench_train_falcon-rw-1b_{GPU}")
+    gpu = gpu_slug(results)
+    bench = results.get(f"bench_train_falcon-rw-1b_{gpu}")
     proj = "not measured"
     if bench:
+        card = latex_escape(get_path_or(bench, ("hardware", "device"), gpu))
         proj = sec.add(number("BenchFalconRwOneBProjectionBaselineMin", bench,
-                              f"results/bench_train_falcon-rw-1b_{GPU}.json", ("projection", "baseline_s"), ".1f",
-                              60.0)) + r" (projected, random weights, H200)"  # fmt: skip
+                              f"results/bench_train_falcon-rw-1b_{gpu}.json", ("projection", "baseline_s"), ".1f",
+                              60.0)) + rf" (projected, random weights, {card})"  # fmt: skip
     rows = [
         ["trainable parameters (M)", ref["trainable_millions"], ours_m + " (counted on the meta device)"],
         ["2 epochs, 905 examples (min)", ref["train_minutes"], proj],
