@@ -23,7 +23,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-GAMING = ("star_template", "key_points_as_claims", "question_echo", "buzzword_salad", "described_not_told")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         fam: dict[str, list] = {}
         for r in stress_rows:
-            if r["family"] in GAMING:
+            if r["family"] in stress.GAMING:
                 res = scorer.score(r["answer"], Question.from_row(r))
                 fam.setdefault(r["family"], []).append(res.score if res.scored else 1)
         out["stress_gaming_mean"] = float(np.mean([np.mean(v) for v in fam.values()]))

