@@ -98,7 +98,8 @@ def main() -> None:
     report = {
         "what": "precision@5 of the questions planned for each labelled job description (share of the 5 that a "
         "recruiter picked for it), and whether the 'little in the bank fits' statement fired when it should",
-        "data": str(Path(args.data).relative_to(ROOT)),
+        "data": str(Path(args.data).resolve().relative_to(ROOT) if Path(args.data).resolve().is_relative_to(ROOT)
+                    else args.data),  # fmt: skip
         "n_questions": args.n,
         "settings": {"strong_at": matching.STRONG_AT, "partial_at": matching.PARTIAL_AT,
                      "skill_bonus": matching.SKILL_BONUS, "min_fitting": matching.MIN_FITTING},  # fmt: skip

@@ -24,7 +24,6 @@ question). A script that writes results, never a test.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import sys
@@ -125,7 +124,7 @@ def check_quotes(answer: str, key_points: list[str], texts: list[str]) -> dict:
 def automated(rows: list[dict]) -> dict:
     """Run the rubric coach on every test answer: verbatim quotes, and whether the audited output is still current."""
     from interviewmate.coach import RubricCoach
-    from interviewmate.dataset import load_rows, load_splits, split_rows
+    from interviewmate.dataset import file_sha256, load_rows, load_splits, split_rows
     from interviewmate.questions import Question
 
     test = split_rows(load_rows(), load_splits())["test"]
@@ -154,7 +153,7 @@ def automated(rows: list[dict]) -> dict:
             )
     total["quotes"] = total["key_point_quotes"] + total["answer_quotes"]
     total["share_verbatim"] = round(total["verbatim"] / total["answer_quotes"], 4) if total["answer_quotes"] else None
-    scorer_sha = hashlib.sha256((ROOT / "interviewmate" / "scorer.json").read_bytes()).hexdigest()
+    scorer_sha = file_sha256(ROOT / "interviewmate" / "scorer.json")
     current = {"scorer_sha256": scorer_sha, "answers": len(rows), "same_follow_up": same_follow_up,
                "same_not_covered": same_points}  # fmt: skip
     return {"quotes": total, "audit_is_current": current}

@@ -92,10 +92,10 @@ def build_trainer(script_args: InterviewArguments, training_args, model_args):
     rows = ds.load_rows(script_args.dataset_path)
     split_ids = ds.load_splits(script_args.splits_path)
     splits = ds.split_rows(rows, split_ids)
-    train_rows = splits["train"][: script_args.max_train_samples]
+    # the sample limit applies to everything trained on, contrast rows included
+    train_rows = (splits["train"] + contrast_train_rows(script_args, split_ids))[: script_args.max_train_samples]
+    contrast = train_rows[len(splits["train"]) :]  # the contrast rows within the limit
     eval_rows = splits["validation"][: script_args.max_eval_samples]
-    contrast = contrast_train_rows(script_args, split_ids)
-    train_rows = train_rows + contrast
     train_ds = Dataset.from_list([ds.to_conversation(r) for r in train_rows])
     eval_ds = Dataset.from_list([ds.to_conversation(r) for r in eval_rows]) if eval_rows else None
     if eval_ds is None:
