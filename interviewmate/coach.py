@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 from interviewmate import followups
 from interviewmate.prompts import coach_messages, parse_feedback
-from interviewmate.questions import FOLLOW_UP, Question
-from interviewmate.rubric import CRITERIA, STAR_PARTS, STORY_CATEGORIES
+from interviewmate.questions import Question
+from interviewmate.rubric import CRITERIA, STAR_PARTS
 from interviewmate.scoring import Analysis, Scorer, ScoreResult, abstain_reason
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class Evidence:
 
     @classmethod
     def of(cls, a: Analysis, question: Question) -> Evidence:
-        story = question.category in STORY_CATEGORIES and question.kind != FOLLOW_UP
+        story = question.is_story
         return cls(
             word_count=a.word_count,
             length_advice=a.length_reason,
@@ -196,7 +196,7 @@ class Coach:
 
 
 def _unscored(reason: str, engine: str, question: Question, t0: float, feedback: str = "") -> Grade:
-    if question.category in STORY_CATEGORIES and question.kind != FOLLOW_UP:
+    if question.is_story:
         hint = "what the situation was, what you did, and what happened as a result"
     else:
         hint = "your direct answer first, then why or how"
@@ -294,7 +294,7 @@ class RubricCoach(Coach):
         if res.content is None or res.delivery is None:
             return ""
         c, d = round(res.content), round(res.delivery)  # the values the user sees
-        what = "substance" if question.category not in STORY_CATEGORIES else "story"
+        what = "story" if question.is_story else "substance"
         if c >= 7 and d >= 7:
             return f"Strong on both {what} and delivery."
         if c >= d + 2:
@@ -315,11 +315,11 @@ class RubricCoach(Coach):
         if crit["specificity"] >= 4 and details:
             out.append("Specific: you name concrete details (" + ", ".join(_quote(d, 8) for d in details[:3]) + ").")
         results = [s for s in a.star["result"] if any(s.start <= n.start < s.end for n in a.numbers)]
-        if crit["structure"] >= 4 and results and q.category in STORY_CATEGORIES:
+        if crit["structure"] >= 4 and results and q.is_story:
             out.append(f"You state a measurable result: {_quote(results[0].text)}.")
         if crit["relevance"] >= 4 and a.key_points_covered:
             out.append("You cover these points: " + "; ".join(_quote(k, 12) for k in a.key_points_covered[:3]) + ".")
-        if crit["communication"] >= 4 and a.owned_actions and q.category in STORY_CATEGORIES:
+        if crit["communication"] >= 4 and a.owned_actions and q.is_story:
             out.append(f"You own your actions: {_quote(followups.phrase_around(a.owned_actions[0], a, 5), 12)}.")
         return out
 
@@ -327,7 +327,7 @@ class RubricCoach(Coach):
     def improvements(a: Analysis, res: ScoreResult, q: Question) -> list[str]:
         """What to change, most valuable first, never contradicting the answer."""
         crit, flags, out = res.criteria, res.flags, []
-        story = q.category in STORY_CATEGORIES and q.kind != FOLLOW_UP
+        story = q.is_story
         if "off_topic" in flags or "near_topic" in flags:
             out.append("Answer the question that was asked: re-read it and lead with a direct answer to it.")
         if a.described or a.echoes:

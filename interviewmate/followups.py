@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from interviewmate.questions import FOLLOW_UP, Question
-from interviewmate.rubric import CRITERIA, STORY_CATEGORIES
+from interviewmate.questions import Question
+from interviewmate.rubric import CRITERIA
 from interviewmate.scoring.analysis import Analysis
 from interviewmate.scoring.text import Span
 
@@ -142,7 +142,7 @@ def _first(spans: list[Span]) -> Span | None:
 def follow_up(question: Question, answer: str, a: Analysis, criteria: dict[str, int] | None = None,
               score: int | None = None) -> str:  # fmt: skip
     """The next question for this answer. Every branch quotes or names what the candidate said."""
-    story = question.category in STORY_CATEGORIES and question.kind != FOLLOW_UP
+    story = question.is_story
     told = story and _ASKS_FOR_A_STORY.search(question.text) is not None
     if a.described or (a.echoes and a.content_sentences == 0):
         said = _first(a.described) or a.echoes[0]

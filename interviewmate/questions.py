@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from interviewmate.rubric import STORY_CATEGORIES
+
 MAIN, FOLLOW_UP = "main", "follow_up"
 
 
@@ -23,6 +25,12 @@ class Question:
     key_points: tuple[str, ...] = ()
     kind: str = MAIN  # MAIN, or FOLLOW_UP: a question asked about the candidate's previous answer
     context: str = ""  # for a follow-up: the answer it follows up on
+
+    @property
+    def is_story(self) -> bool:
+        """Answered with a story (STAR): a main question of a story category. A follow-up never is: it asks about
+        one point of the story already told."""
+        return self.category in STORY_CATEGORIES and self.kind != FOLLOW_UP
 
     @property
     def has_reference(self) -> bool:

@@ -306,3 +306,13 @@ def test_follow_up_quotes_end_with_their_phrase_or_say_they_were_cut(scorer):
     assert key_point_question("looks at their own part in the team's norms") == (
         "Could you also look at your own part in the team's norms?")  # asked of the candidate, in the second person
     assert key_point_question("focuses on causes") == "Could you also focus on causes?"
+
+
+def test_a_follow_up_answer_is_not_judged_as_a_story(scorer, bank, fixture_rows):
+    main = bank["beh-901"]
+    assert main.is_story and not main.follow_up("What did you measure?", "I led the migration.").is_story
+    q = main.follow_up("What did you measure, exactly?", row(fixture_rows, "beh-901-a")["answer"])
+    answer = "We tracked p95 latency in Grafana: it fell from 900 ms to 250 ms within two weeks, and errors halved."
+    g = RubricCoach(scorer).grade(q, answer)
+    assert g.scored and "story" not in g.feedback.lower(), g.feedback  # a follow-up answer has no story to praise
+    assert not any("measurable result" in s for s in g.strengths)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from interviewmate.questions import FOLLOW_UP, Question
-from interviewmate.rubric import STAR_PARTS, STORY_CATEGORIES, category_label
+from interviewmate.rubric import STAR_PARTS, category_label
 from interviewmate.scoring import text as T
 from interviewmate.scoring.embed import get_embedder, reference
 from interviewmate.scoring.text import Span, content_words, split_sentences
@@ -252,7 +252,7 @@ def analyze(answer: str, question: Question, kp_threshold: float = KP_THRESHOLD,
         other_ideal, other_q = bank.best_other(whole, ref.question, ref.ideal.whole if ref.ideal else None)
         q_contrast = relevance - other_q
         i_contrast = (ideal_sim - other_ideal) if ideal_sim is not None else None
-    story = question.category in STORY_CATEGORIES and question.kind != FOLLOW_UP
+    story = question.is_story
     star_missing = [p for p in STAR_PARTS if not star[p]] if story else []
     return Analysis(
         word_count=n_words,

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from interviewmate.questions import FOLLOW_UP, Question
-from interviewmate.rubric import CRITERIA, STAR_PARTS, STORY_CATEGORIES
+from interviewmate.rubric import CRITERIA, STAR_PARTS
 from interviewmate.scoring.abstain import abstain_reason
 from interviewmate.scoring.analysis import Analysis, analyze
 from interviewmate.scoring.bank import ReferenceBank
@@ -77,7 +77,7 @@ MODES = ("knowledge", "story", "no_reference", "follow_up")
 
 def style_of(question: Question) -> str:
     """ "story" for questions answered with a story (not follow-ups), else "knowledge"."""
-    return "story" if question.category in STORY_CATEGORIES and question.kind != FOLLOW_UP else "knowledge"
+    return "story" if question.is_story else "knowledge"
 
 
 def mode_of(question: Question) -> str:
@@ -86,7 +86,7 @@ def mode_of(question: Question) -> str:
         return "follow_up"
     if not question.has_reference:
         return "no_reference"
-    return "story" if question.category in STORY_CATEGORIES else "knowledge"
+    return "story" if question.is_story else "knowledge"
 
 
 def _sat(x: float, cap: float) -> float:
