@@ -143,7 +143,7 @@ class CoachGrader(Grader):
             "content": g.content,
             "delivery": g.delivery,
         }
-        out["raw"] = getattr(g, "raw", None)
+        out["raw"] = None  # a language model's grade is an integer: it has no finer score to rank ties by
         if g.rubric_score is not None:
             out["rubric_score"] = g.rubric_score
         if not g.scored:
@@ -395,15 +395,12 @@ def evaluate_contrast(grader: Grader, contrast: list[dict], main_rows: list[dict
                 "mae": M.mae([a for a, _ in scored], [b for _, b in scored]) if scored else None,
                 "pred_histogram": {str(k): int(sum(b == k for _, b in scored)) for k in range(1, 11)},
             }
-            if kind == "follow_up_answer":
-                m["spearman"] = M.spearman(
-                    [r["score"] for r in rows], [p["raw"] if p.get("raw") is not None else np.nan for p in preds]
-                )
-                m["pair_accuracy"] = M.pair_accuracy(
-                    [r["source_id"] for r in rows],
-                    [r["score"] for r in rows],
-                    [p.get("raw") or p.get("score") or 0 for p in preds],
-                )
+            if kind == "follow_up_answer" and scored:  # on the scored answers, by raw score where there is one
+                keep = [(r, p) for r, p in zip(rows, preds, strict=True) if p.get("score") is not None]
+                y = [r["score"] for r, _ in keep]
+                raw = [p["raw"] if p.get("raw") is not None else p["score"] for _, p in keep]
+                m["spearman"] = M.spearman(y, raw)
+                m["pair_accuracy"] = M.pair_accuracy([r["source_id"] for r, _ in keep], y, raw)
             out[kind][label] = _clean(m)
     return out
 
@@ -501,7 +498,7 @@ def load_semeval(root: Path) -> tuple[dict[str, list[dict]], str]:
     return sets, commit
 
 
-def evaluate_outside(grader: Grader, sets: dict[str, list[dict]], cosine: CosineGrader | None) -> dict:
+def evaluate_outside(grader: Grader, sets: dict[str, list[dict]], with_cosine: bool = True) -> dict:
     """Zero-shot on outside data: AUC and Spearman of the raw score against the human label (correct or not),
     MiniLM cosine beside it, and refusals (of non-empty answers that share content with the reference)."""
     from interviewmate.scoring.abstain import shares_substance
@@ -529,7 +526,7 @@ def evaluate_outside(grader: Grader, sets: dict[str, list[dict]], cosine: Cosine
         qids = [r["question_id"] for r in rows]
         lab_a, raw_a = np.array(labels), np.array(raw)
         m["auc_ci95"] = list(M.bootstrap(qids, lambda idx, _, y=lab_a, x=raw_a: M.auc(y[idx], x[idx])))
-        if cosine is not None:
+        if with_cosine:  # the raw cosine needs no fit: nothing of our data goes into it
             cos = np.array([CosineGrader.cosine(r["answer"], q) for r, q in zip(rows, qs, strict=True)])
             m["cosine_auc"] = M.auc(labels, cos)
             m["cosine_spearman"] = M.spearman(labels, cos)
@@ -779,11 +776,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.semeval:
             sets, commit = load_semeval(Path(args.semeval))
-            cos = CosineGrader(parts["train"]) if "cosine" in results else None
             outside = {
                 "source": "SemEval-2013 Task 7 (2-way), public copy leocomelli/score-freetext-answer",
                 "commit": commit,
-                "sets": evaluate_outside(grader, sets, cos),
+                "sets": evaluate_outside(grader, sets, with_cosine="cosine" in results),
                 **meta,
             }
             (out_dir / "eval_outside.json").write_text(json.dumps(outside, indent=1) + "\n")

@@ -86,7 +86,8 @@ def test_outside_data_loads_and_short_correct_answers_are_not_refused(tmp_path):
         (tmp_path / sub / "Q1.xml").write_text(SEMEVAL_XML)
     sets, commit = load_semeval(tmp_path)
     assert commit == "unknown" and all(len(rows) == 3 for rows in sets.values())
-    out = evaluate_outside(ScorerGrader(Scorer.load(), {}), {"one": sets["beetle_unseen_questions"]}, None)
+    grader = ScorerGrader(Scorer.load(), {})
+    out = evaluate_outside(grader, {"one": sets["beetle_unseen_questions"]}, with_cosine=False)
     assert out["one"]["refused_sharing_content"] == 0 and out["one"]["auc"] >= 0.5
 
 
