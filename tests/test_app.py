@@ -245,6 +245,17 @@ def test_app_falls_back_to_rubric_when_the_model_cannot_load(tmp_path):
     assert "could not be started" in texts and "Running on the offline rubric coach instead" in texts
 
 
+def test_a_bad_setting_names_the_engine_asked_for_and_no_unrelated_hint(tmp_path, monkeypatch):
+    import app as app_module
+
+    monkeypatch.setenv("INTERVIEWMATE_MAX_NEW_TOKENS", "5000")  # out of range: the configuration itself fails
+    args = app_module.parse_args(["--engine", "remote", "--remote-url", "http://127.0.0.1:9/v1",
+                                  "--db", str(tmp_path / "h.db")])  # fmt: skip
+    config = app_module.create_demo(args).get_config_file()
+    texts = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
+    assert "The remote engine could not be started" in texts and "make base-smollm2" not in texts
+
+
 def _post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, str]:
     req = urllib.request.Request(url, data=body, headers={"Content-Type": content_type}, method="POST")
     try:
