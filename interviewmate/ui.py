@@ -39,6 +39,7 @@ from interviewmate.interview import (
 from interviewmate.matching import BankIndex
 from interviewmate.questions import Question
 from interviewmate.rubric import ANY, CATEGORIES, DIFFICULTIES, ROLE_CHOICES, category_label, role_label
+from interviewmate.scoring.embed import forget_recent
 from interviewmate.store import HistoryStore, new_user_key, valid_user_key
 
 logger = logging.getLogger(__name__)
@@ -360,6 +361,7 @@ def delete_history(ctx: AppContext, user: str | None) -> dict:
         return {"progress_md": "*There is no history to delete.*", "confirm_box": gr.update(visible=False)}
     n = ctx.store.delete_user(user)
     files = delete_exports(user, ctx.exports.parent)
+    forget_recent()  # the embedder's in-memory recent sentences may hold this user's answers
     return {
         "progress_md": f"Deleted your history: {n} answer(s) and {files} exported file(s).",
         "progress_plot": gr.update(value=None, visible=False),

@@ -205,7 +205,9 @@ def test_report_markdown_is_escaped_complete_and_free_of_ui_text(bank):
     assert not re.search(r"\b(press|click|submit)\b|next question|try again|show ideal", md, re.I)  # no UI text
 
 
-def test_history_key_is_validated_and_delete_removes_every_copy(ctx):
+def test_history_key_is_validated_and_delete_removes_every_copy(ctx, monkeypatch):
+    from interviewmate import ui as ui_module
+
     assert valid_user_key(adopt_user_key("0" * 32)["user"])
     for bad in (None, "", "../../etc/passwd", "A" * 32, "x' OR 1=1 --", 5):
         key = adopt_user_key(bad)
@@ -216,7 +218,10 @@ def test_history_key_is_validated_and_delete_removes_every_copy(ctx):
     done = finish(ctx, session, key)
     assert "No scored" not in load_progress(ctx, key)["progress_md"]
     assert "1 session(s) and 1 answer(s)" in ask_delete(ctx, key)["confirm_md"]
+    forgotten = []
+    monkeypatch.setattr(ui_module, "forget_recent", lambda: forgotten.append(True))
     out = delete_history(ctx, key)
+    assert forgotten  # the embedder's in-memory recent sentences are emptied too
     assert "1 answer(s) and 2 exported file(s)" in out["progress_md"] and not out["confirm_box"]["visible"]
     assert ctx.store.progress(key) == [] and ctx.store.counts(key) == (0, 0)
     import os

