@@ -101,34 +101,39 @@ class HistoryStore:
     def save_session(self, user_key: str, session) -> None:
         """Insert or update a session's row from an `InterviewSession`, with the summary's own mean score and
         criteria means (the one definition the summary, the export and Progress all show)."""
+        with closing(self._connect()) as db, db:
+            self._upsert_session(db, user_key, session)
+
+    @staticmethod
+    def _upsert_session(db: sqlite3.Connection, user_key: str, session) -> None:
         s = session.summary()
         now = time.time()
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "INSERT INTO sessions (session_id, user_key, started_at, updated_at, role, engine, config, "
-                "mean_score, answered, criteria) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(session_id) DO UPDATE SET "
-                "updated_at=excluded.updated_at, mean_score=excluded.mean_score, answered=excluded.answered, "
-                "criteria=excluded.criteria",
-                (
-                    session.session_id,
-                    user_key,
-                    session.started_at,
-                    now,
-                    session.config.role,
-                    session.engine,
-                    json.dumps(s["config"]),
-                    s["mean_score"],
-                    s["answered"],
-                    json.dumps(s["criteria_means"]),
-                ),
-            )
+        db.execute(
+            "INSERT INTO sessions (session_id, user_key, started_at, updated_at, role, engine, config, "
+            "mean_score, answered, criteria) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(session_id) DO UPDATE SET "
+            "updated_at=excluded.updated_at, mean_score=excluded.mean_score, answered=excluded.answered, "
+            "criteria=excluded.criteria",
+            (
+                session.session_id,
+                user_key,
+                session.started_at,
+                now,
+                session.config.role,
+                session.engine,
+                json.dumps(s["config"]),
+                s["mean_score"],
+                s["answered"],
+                json.dumps(s["criteria_means"]),
+            ),
+        )
 
     def record_answer(self, user_key: str, session, turn) -> None:
-        """Store one graded answer (and keep its session row current)."""
-        self.save_session(user_key, session)
+        """Store one graded answer and keep its session row current, in one transaction: either both are saved or
+        neither (a session row never counts an answer that is not there)."""
         g = turn.grade
         crit = g.criteria or {}
         with closing(self._connect()) as db, db:
+            self._upsert_session(db, user_key, session)
             db.execute(
                 "INSERT INTO answers (session_id, user_key, created_at, question_id, kind, attempt, question, answer, "
                 "scored, score, relevance, structure, specificity, communication, reason) "

@@ -175,6 +175,17 @@ def test_unreadable_text_gets_a_clear_message():
     assert check_answer("  I shipped it 🚀  ") == "I shipped it 🚀"
 
 
+def test_an_answer_that_cannot_be_stored_leaves_its_session_row_as_it_was(bank, rubric, tmp_path):
+    from dataclasses import replace
+
+    session = InterviewSession.start(bank, InterviewConfig(role="software engineer", n_questions=2, seed=1))
+    store = HistoryStore(tmp_path / "h.db")
+    turn = session.answer("I would add an index on the lookup column and check the query plan first.", rubric)
+    with pytest.raises(Exception):  # noqa: B017 - any sqlite error: a value it cannot bind
+        store.record_answer("user-1", session, replace(turn, answer=object()))
+    assert store.counts("user-1") == (0, 0)  # neither the answer nor a session row counting it
+
+
 @pytest.mark.parametrize("cfg, message", [
     (InterviewConfig(n_questions=0), "between 1 and"),
     (InterviewConfig(difficulty="insane"), "difficulty must be"),
