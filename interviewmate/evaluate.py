@@ -36,7 +36,6 @@ from interviewmate.rubric import CONTRAST_KINDS, CRITERIA, quality_tier
 logger = logging.getLogger(__name__)
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
-EVAL_SPLITS = ("validation", "test")
 SEMEVAL_SETS = {  # SemEval-2013 Task 7, 2-way labels: the test sets whose questions or domains were never seen
     "sciEntsBank_unseen_questions": "test/2way/sciEntsBank/test-unseen-questions",
     "sciEntsBank_unseen_domains": "test/2way/sciEntsBank/test-unseen-domains",

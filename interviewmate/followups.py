@@ -21,7 +21,6 @@ _CLAIM_RE = re.compile(
     r"\b(?:improv|reduc|increas|grew|boost|sped|faster|slower|fewer|saved|lower|higher|successful|efficien)\w*",
     re.IGNORECASE,
 )
-_LEAD_VERB_RE = re.compile(r"^(?:\w+s)\s+", re.IGNORECASE)  # "names the trade-off" -> "the trade-off"
 _WORD_NUMBER_RE = re.compile(r"^[a-z]+$", re.IGNORECASE)  # "two", "half": a number word without a unit
 _CLAUSE_RE = re.compile(r"[,;:()]|\s[-\u2013\u2014]\s")
 _ASKS_FOR_A_STORY = re.compile(

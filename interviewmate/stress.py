@@ -25,7 +25,6 @@ FAMILIES = {
     "grader_note": "an answer plus a note to the grader: the same score as without the note",
     "filler_padding": "a weak answer padded with filler: no higher than without the padding",
 }
-PAIRED = ("grader_note", "filler_padding")  # judged against the same answer without the addition
 # content-free answers made to game the scorer: the stress target (<= 3 on average) is for these
 GAMING = ("star_template", "key_points_as_claims", "question_echo", "buzzword_salad", "described_not_told")
 

@@ -94,10 +94,6 @@ class Analysis:
     def hedge_count(self) -> int:
         return sum(self.hedges.values())
 
-    @property
-    def ownership_ratio(self) -> float:
-        return self.i_count / (self.i_count + self.we_count) if self.i_count + self.we_count else 0.5
-
     def to_dict(self) -> dict:
         """JSON-ready evidence (spans as dicts; embeddings left out)."""
         vectors, self.sentence_vectors = self.sentence_vectors, None

@@ -87,7 +87,6 @@ ACTION_VERBS = [
 _VERB_ALT = _alternation(ACTION_VERBS)
 _VERB_RE = re.compile(r"\b(?:" + _VERB_ALT + r")\b", re.IGNORECASE)
 _OWNED_RE = re.compile(r"\bI\s+(?:\w+ly\s+|then\s+|also\s+|first\s+|quickly\s+)?(?:" + _VERB_ALT + r")\b")
-_TEAM_ACTION_RE = re.compile(r"\bwe\s+(?:\w+ly\s+|then\s+|also\s+)?(?:" + _VERB_ALT + r")\b", re.IGNORECASE)
 
 TOOLS = [
     "python", "java", "scala", "kotlin", "rust", "c++", "c#", "javascript", "typescript", "react", "node.js",
